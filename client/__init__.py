@@ -1,0 +1,1 @@
+"""Client node: storage broker, upload, download, web gateway (grows in later issues)."""

@@ -1,0 +1,1 @@
+"""The `grid` command line."""

@@ -1,0 +1,1 @@
+"""Tahoe-LAFS share, container and URI-extension formats, one module per format."""

@@ -1,0 +1,1 @@
+"""Introducer node and client: signed announcements (grows in later issues)."""
