@@ -37,3 +37,7 @@ class IntegrityError(GridError):
 
 class MissingHashesError(GridError):
     """A hash tree cannot check a leaf yet: some sibling hashes were not supplied."""
+
+
+class BadSignatureError(IntegrityError):
+    """A signature does not verify under the key it claims."""
