@@ -41,3 +41,14 @@ class MissingHashesError(GridError):
 
 class BadSignatureError(IntegrityError):
     """A signature does not verify under the key it claims."""
+
+
+class NotEnoughSharesError(GridError):
+    """Too few good shares could be found to recover a file or segment."""
+
+    def __init__(self, needed: int, found: int, detail: str = "") -> None:
+        """Record how many shares were needed and how many good ones were found."""
+        message = f"needed {needed} good shares, found {found}"
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.needed = needed
+        self.found = found

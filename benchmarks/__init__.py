@@ -1,0 +1,1 @@
+"""Benchmarks: throughput, latency and memory, measured, never asserted."""
