@@ -2,13 +2,14 @@
 #   make test        install into .venv if needed, then ruff, mypy --strict and the whole pytest suite
 #   make quick       the same checks, skipping tests marked slow
 #   make bench       the benchmarks in benchmarks/
+#   make install     only create .venv and install the project into it
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test quick lint bench clean
+.PHONY: test quick lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+install: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check grid storage_server client introducer tests benchmarks
