@@ -52,3 +52,7 @@ class NotEnoughSharesError(GridError):
         super().__init__(f"{message}: {detail}" if detail else message)
         self.needed = needed
         self.found = found
+
+
+class ConfigError(GridError, ValueError):
+    """A node's configuration (tahoe.cfg or a file beside it) is malformed or unknown."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from grid import __version__
-from grid.cli import debug
+from grid.cli import create_node, debug, run_node
 from grid.cli.parsing import Parser, UsageError
 from grid.errors import GridError
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"grid {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
+    create_node.add_parsers(commands)
+    run_node.add_parser(commands)
     debug.add_parser(commands)
     return parser
 

@@ -1,0 +1,135 @@
+"""The storage node: a Tub serving the storage core, with its upkeep timers.
+
+Rules: everything the node needs comes in through the constructor (node
+directory, parsed config, identity, reactor); starting the service creates
+what is missing on disk, listens, registers the storage server under the
+FURL kept in ``private/storage.furl`` (so clients' FURLs stay valid across
+restarts), and writes ``my_nodeid`` and ``permutation-seed`` as Tahoe does (a new
+node's seed is the base32 of its public key's base32 text, byte for byte
+what Tahoe 1.20 writes). The lease checker crawls the shares in the
+background and deletes expired ones only when ``[storage] expire.enabled``.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+from twisted.application.service import MultiService
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from grid import __version__
+from grid.base32 import a2b, b2a
+from grid.config import NodeConfig
+from grid.errors import ConfigError
+from introducer.node_identity import NodeIdentity
+from introducer.tub import build_tub, parse_tub_address
+from storage_server.crawler import lease_checking_crawler
+from storage_server.crawler_service import CrawlerService
+from storage_server.expiry import parse_expiry_config
+from storage_server.foolscap_adapter import FoolscapStorageServer
+from storage_server.server import StorageServer
+
+IDLE_BUCKET_CHECK_INTERVAL = 300.0
+
+log = Logger()
+
+
+@attrs.frozen
+class StorageSettings:
+    """The ``[storage]`` settings the node runs with."""
+
+    storage_dir: Path
+    reserved_space: int
+    readonly: bool
+
+
+def storage_settings(node_dir: Path, config: NodeConfig) -> StorageSettings:
+    """Read ``[storage]`` from the config; raise ConfigError for bad values."""
+    storage_dir = Path(config.get("storage", "storage_dir") or "storage")
+    if not storage_dir.is_absolute():
+        storage_dir = node_dir / storage_dir
+    return StorageSettings(
+        storage_dir=storage_dir,
+        reserved_space=config.get_size("storage", "reserved_space", 0),
+        readonly=config.get_bool("storage", "readonly", default=False),
+    )
+
+
+class StorageNodeService(MultiService):
+    """Runs a storage server on a Tub for as long as the service runs."""
+
+    def __init__(
+        self, node_dir: Path, config: NodeConfig, identity: NodeIdentity, reactor: IReactorTime
+    ) -> None:
+        """Prepare a node from its directory, config and identity; nothing starts yet."""
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.node_dir = node_dir
+        self.config = config
+        self.identity = identity
+        self.reactor = reactor
+        self.furl: str | None = None
+        self.server: StorageServer | None = None
+
+    def startService(self) -> None:  # noqa: N802  Twisted's name
+        """Listen, register the storage server, write the node files, start upkeep."""
+        address = parse_tub_address(
+            self.config.get("node", "tub.port"), self.config.get("node", "tub.location")
+        )
+        if address.listen is None:
+            raise ConfigError("a storage node must listen: set [node] tub.port and tub.location")
+        settings = storage_settings(self.node_dir, self.config)
+        tub = build_tub(self.identity.tub_certificate, address)
+        tub.setServiceParent(self)
+        nodeid = a2b(tub.getTubID())
+        server = StorageServer(
+            settings.storage_dir,
+            nodeid,
+            clock=self.reactor.seconds,
+            reserved_space=settings.reserved_space,
+            readonly=settings.readonly,
+            application_version=f"grid/{__version__}".encode(),
+        )
+        server.start()
+        self.server = server
+        private = self.node_dir / "private"
+        self.furl = tub.registerReference(
+            FoolscapStorageServer(server), furlFile=str(private / "storage.furl")
+        )
+        (private / "storage.furl").chmod(0o600)
+        (self.node_dir / "my_nodeid").write_text(b2a(nodeid) + "\n")
+        self._write_permutation_seed(settings.storage_dir)
+        policy = parse_expiry_config(self.config.sections.get("storage", {}))
+        CrawlerService(
+            lease_checking_crawler(settings.storage_dir, policy, self.reactor.seconds),
+            self.reactor,
+        ).setServiceParent(self)  # type: ignore[no-untyped-call]
+        upkeep = LoopingCall(server.abort_idle_buckets)
+        upkeep.clock = self.reactor
+        upkeep.start(IDLE_BUCKET_CHECK_INTERVAL, now=False)
+        self._upkeep = upkeep
+        super().startService()  # type: ignore[no-untyped-call]
+        log.info(
+            "storage server {nodeid} listening on {listen}, shares in {storage_dir}",
+            nodeid=b2a(nodeid),
+            listen=address.listen,
+            storage_dir=str(settings.storage_dir),
+        )
+
+    def stopService(self) -> Any:  # noqa: N802  Twisted's name
+        """Stop the upkeep timer, then the Tub."""
+        if self._upkeep.running:
+            self._upkeep.stop()
+        return super().stopService()  # type: ignore[no-untyped-call]
+
+    def _write_permutation_seed(self, storage_dir: Path) -> None:
+        seed_file = self.node_dir / "permutation-seed"
+        if seed_file.exists():
+            return
+        key_text = self.identity.signing_key.verifying_key.to_id().removeprefix("v0-")
+        seed = b2a(key_text.encode("ascii"))
+        shares = storage_dir / "shares"
+        if shares.is_dir() and any(path.name != "incoming" for path in shares.iterdir()):
+            seed = (self.node_dir / "my_nodeid").read_text().strip()
+        seed_file.write_text(seed + "\n")
