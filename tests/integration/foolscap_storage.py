@@ -105,6 +105,7 @@ class FoolscapStorage:
         self.clock.advance(START_TIME)
         self.free_space: int | None = DEFAULT_FREE_SPACE
         self.nodeid = b""
+        self.furl = ""
         self._server_tub: Any = None
         self._client_tub: Any = None
         self._reference: Any = None
@@ -131,13 +132,28 @@ class FoolscapStorage:
                 free_space=lambda _path: self.free_space,
             )
             server.start()
-            furl = server_tub.registerReference(FoolscapStorageServer(server))
+            self.furl = server_tub.registerReference(FoolscapStorageServer(server))
+            self._server_tub = server_tub
+
+        in_reactor(start)
+        self.connect_client()
+
+    def connect_client(self) -> None:
+        """Connect a new client Tub to the server (after disconnect_client, say)."""
+
+        def connect() -> Any:
             client_tub = Tub()
             client_tub.startService()
-            self._server_tub, self._client_tub = server_tub, client_tub
-            return client_tub.getReference(furl)
+            self._client_tub = client_tub
+            return client_tub.getReference(self.furl)
 
-        self._reference = in_reactor(start)
+        self._reference = in_reactor(connect)
+
+    def disconnect_client(self) -> None:
+        """Stop the client Tub, dropping its connection as a vanished client would."""
+        if self._client_tub is not None:
+            in_reactor(self._client_tub.stopService)
+            self._client_tub = None
 
     def advance(self, seconds: float) -> None:
         """Move the server's clock forward."""
@@ -153,10 +169,10 @@ class FoolscapStorage:
 
     def close(self) -> None:
         """Stop both Tubs (and so the connection)."""
-        for tub in (self._client_tub, self._server_tub):
-            if tub is not None:
-                in_reactor(tub.stopService)
-        self._client_tub = self._server_tub = None
+        self.disconnect_client()
+        if self._server_tub is not None:
+            in_reactor(self._server_tub.stopService)
+            self._server_tub = None
 
     def get_version(self) -> dict[bytes, Any]:
         """Call get_version remotely."""
