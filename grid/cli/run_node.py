@@ -3,11 +3,13 @@
 Rules: the node's kind comes from the marker file Tahoe-LAFS uses
 (``tahoe-client.tac`` or ``tahoe-introducer.tac``). The config is checked
 before anything starts: keys Tahoe does not know stop the node, keys we do
-not use are listed as warnings. Logs go to stdout and ``DIR/logs/node.log``.
+not use are listed as warnings. Logs (Twisted's and the standard library's) go to stdout and
+``DIR/logs/node.log``.
 A failure while starting is one line on stderr and exit status 1.
 """
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -85,4 +87,9 @@ def _begin_logging(node_dir: Path) -> None:
     globalLogBeginner.beginLoggingTo(
         [textFileLogObserver(sys.stdout), textFileLogObserver(log_file)],
         redirectStandardIO=False,
+    )
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s [%(name)s#%(levelname)s] %(message)s",
+        handlers=[logging.StreamHandler(sys.stdout), logging.StreamHandler(log_file)],
     )

@@ -23,6 +23,7 @@ from tests.interop.tahoe_nodes import (
 )
 
 GRID = Path(sys.executable).with_name("grid")
+pytestmark = pytest.mark.slow
 STORAGE_INDEX = b"\x07" * 16
 SECRET = b"\x01" * 32
 
