@@ -3,9 +3,10 @@
 Rules: the file is INI as Tahoe-LAFS writes it. Every ``section.key`` is one
 of three kinds: known to Tahoe-LAFS 1.20 and used by us, known to Tahoe but
 not used by us (reported as *unsupported*, so an operator sees it was
-ignored), or known to neither (reported as *unknown*; nodes refuse to start,
-as Tahoe does). Values are read through typed getters that raise
-:class:`~grid.errors.ConfigError` naming the section and key. Nothing here
+ignored, unless it is empty or Tahoe's own default), or known to neither
+(reported as *unknown*; nodes refuse to start, as Tahoe does). Values are
+read through typed getters that raise :class:`~grid.errors.ConfigError`
+naming the section and key. Nothing here
 touches the disk: callers pass text in and get text out.
 """
 
@@ -139,6 +140,9 @@ SUPPORTED_KEYS: frozenset[str] = frozenset(
     }
 )
 
+TAHOE_DEFAULTS: Mapping[str, str] = {"node.web.static": "public_html"}
+"""Values Tahoe's own create commands write that mean "nothing to do"; not reported."""
+
 _T = TypeVar("_T")
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -214,11 +218,15 @@ class NodeConfig:
             for key in values:
                 name = f"{section}.{key}"
                 if dynamic or key in TAHOE_KEYS.get(section, frozenset()):
-                    if name not in SUPPORTED_KEYS:
+                    if name not in SUPPORTED_KEYS and not _is_default(name, values[key]):
                         unsupported.append(name)
                 else:
                     unknown.append(name)
         return KeyReport(tuple(unknown), tuple(unsupported))
+
+
+def _is_default(name: str, value: str) -> bool:
+    return not value.strip() or TAHOE_DEFAULTS.get(name) == value.strip()
 
 
 def _parse_int(text: str) -> int:

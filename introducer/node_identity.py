@@ -17,11 +17,12 @@ from grid.crypto.ed25519 import NodeSigningKey
 from grid.errors import ConfigError, KeyFormatError
 
 PRIVATE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 and write ``data``; refuse to overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` with mode 0600 (its directory 0700) and write ``data``; never overwrite."""
+    path.parent.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)

@@ -49,8 +49,8 @@ from storage_server.lease_expirer import LeaseExpirer
 PREFIXES: tuple[str, ...] = tuple(
     sorted(first + second for first in ALPHABET for second in ALPHABET)
 )
-STATE_FILE = "lease_checker.state"
-HISTORY_FILE = "lease_checker.history"
+STATE_FILE = "grid-lease-checker.state.json"
+HISTORY_FILE = "grid-lease-checker.history.json"
 
 log = Logger()
 

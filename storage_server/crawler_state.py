@@ -2,10 +2,13 @@
 
 Rules:
 
-- The state (``STORAGE/lease_checker.state``) and the history
-  (``STORAGE/lease_checker.history``) are JSON objects with a ``version``
-  field. They are server-local: Tahoe's files of the same names (pickles in
-  old releases) do not parse, and a node then starts a fresh cycle.
+- The state (``STORAGE/grid-lease-checker.state.json``) and the history
+  (``STORAGE/grid-lease-checker.history.json``) are JSON objects with a
+  ``version`` field. They are server-local and named so that Tahoe-LAFS
+  never reads them: Tahoe 1.20 refuses to start if ``lease_checker.state``
+  or ``lease_checker.history`` exist (it takes them for old pickles), and
+  keeps its own state in ``lease_checker.*.json``, whose layout is not ours.
+  A node moving between Tahoe and grid therefore starts a fresh cycle.
 - Parsing is strict: a wrong type, a missing or unknown key, a negative
   count or a non-finite time raises :class:`CrawlerStateError`, which the
   crawler treats as "no usable state".

@@ -60,7 +60,7 @@ def run_create_node(arguments: argparse.Namespace) -> int:
     if node_dir.exists() and any(node_dir.iterdir()):
         raise UsageError(f"grid: {node_dir} already exists and is not empty")
     _check_shares(arguments)
-    tub_port, tub_location = _tub_settings(arguments)
+    tub_port, tub_location = tub_settings(arguments)
     sections: dict[str, dict[str, str]] = {
         "node": {
             "nickname": arguments.nickname,
@@ -100,7 +100,8 @@ def _check_shares(arguments: argparse.Namespace) -> None:
         )
 
 
-def _tub_settings(arguments: argparse.Namespace) -> tuple[str, str]:
+def tub_settings(arguments: argparse.Namespace) -> tuple[str, str]:
+    """Turn --listen, --hostname, --location and --port into tub.port and tub.location."""
     if arguments.listen == "none":
         if arguments.hostname or arguments.location or arguments.port:
             raise UsageError("grid: --listen=none takes no --hostname, --location or --port")
@@ -108,7 +109,7 @@ def _tub_settings(arguments: argparse.Namespace) -> tuple[str, str]:
     if arguments.hostname:
         if arguments.location or arguments.port:
             raise UsageError("grid: --hostname cannot be combined with --location or --port")
-        port = _free_port()
+        port = free_port()
         return f"tcp:{port}", f"tcp:{arguments.hostname}:{port}"
     if bool(arguments.location) != bool(arguments.port):
         raise UsageError("grid: --location and --port go together")
@@ -119,7 +120,8 @@ def _tub_settings(arguments: argparse.Namespace) -> tuple[str, str]:
     return arguments.port, arguments.location
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port that is free right now."""
     with socket.socket() as probe:
         probe.bind(("", 0))
         port: int = probe.getsockname()[1]

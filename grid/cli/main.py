@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from grid import __version__
-from grid.cli import create_node, debug, run_node
+from grid.cli import create_introducer, create_node, debug, run_node
 from grid.cli.parsing import Parser, UsageError
 from grid.errors import GridError
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     create_node.add_parsers(commands)
+    create_introducer.add_parser(commands)
     run_node.add_parser(commands)
     debug.add_parser(commands)
     return parser

@@ -101,3 +101,12 @@ def test_bad_tub_addresses(port: str, location: str | None) -> None:
     """Port 0 and half-disabled settings raise ConfigError."""
     with pytest.raises(ConfigError):
         parse_tub_address(port, location)
+
+
+def test_empty_values_and_tahoe_defaults_are_not_reported() -> None:
+    """Keys Tahoe's create commands write empty or at their defaults raise no warning."""
+    config = parse_config("[node]\nweb.static = public_html\n[client]\nhelper.furl =\n")
+    assert config.key_report().unsupported == ()
+    assert parse_config("[client]\nhelper.furl = pb://x\n").key_report().unsupported == (
+        "client.helper.furl",
+    )
