@@ -34,6 +34,7 @@ quick: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.encode_chk
+	$(BIN)/python -m benchmarks.storage_foolscap
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -53,6 +53,7 @@ REQUEST_SIZE, RESPONSE_SIZE = 1024, 64
 MUTABLE_WRITE_SIZE = 1024
 CHECKSTRING = 41  # version, sequence number and root hash: the SDMF checkstring
 NODE_START_TIMEOUT = 60.0
+PEER_START_TIMEOUT = 30.0
 NODE_STOP_TIMEOUT = 20.0
 
 
@@ -119,6 +120,8 @@ def _loopback_peer_process() -> Iterator[int]:
     process = context.Process(target=_loopback_peer, args=(theirs,), daemon=True)
     process.start()
     try:
+        if not ours.poll(PEER_START_TIMEOUT):
+            raise BenchmarkError("the loopback peer process did not start")
         port: int = ours.recv()
         yield port
     finally:
