@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from twisted.application.service import MultiService
 from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
 
 from grid.cli.parsing import UsageError
 from grid.config import NodeConfig, parse_config
 from grid.errors import ConfigError, GridError
+from introducer.node import IntroducerNodeService
 from introducer.node_identity import load_node_identity
 from storage_server.node import StorageNodeService
 
@@ -53,14 +55,16 @@ def run(arguments: argparse.Namespace) -> int:
     """Start the node and run the reactor until the node is told to stop."""
     node_dir: Path = arguments.node_dir.resolve()
     config = load_config(node_dir)
-    if (node_dir / "tahoe-introducer.tac").exists():
-        raise GridError("introducer nodes cannot be run by grid yet")
-    if not config.get_bool("storage", "enabled", default=True):
-        raise GridError("this node offers no storage, and grid cannot run client nodes yet")
     identity = load_node_identity(node_dir)
     from twisted.internet import reactor  # noqa: PLC0415  installing the reactor is the run's job
 
-    service = StorageNodeService(node_dir, config, identity, reactor)
+    service: MultiService
+    if (node_dir / "tahoe-introducer.tac").exists():
+        service = IntroducerNodeService(node_dir, config, identity, reactor)
+    elif config.get_bool("storage", "enabled", default=True):
+        service = StorageNodeService(node_dir, config, identity, reactor)
+    else:
+        raise GridError("this node offers no storage, and grid cannot run client nodes yet")
     failures: list[str] = []
 
     def start() -> None:
