@@ -8,8 +8,12 @@ restarts), and writes ``my_nodeid`` and ``permutation-seed`` as Tahoe does (a ne
 node's seed is the base32 of its public key's base32 text, byte for byte
 what Tahoe 1.20 writes). The lease checker crawls the shares in the
 background and deletes expired ones only when ``[storage] expire.enabled``.
+Each start publishes a newly signed storage announcement (seqnum one higher
+than the last, a fresh nonce) to every introducer in
+``private/introducers.yaml`` and ``[client] introducer.furl``.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,12 @@ from grid import __version__
 from grid.base32 import a2b, b2a
 from grid.config import NodeConfig
 from grid.errors import ConfigError
+from introducer.announcements import sign_announcement, storage_announcement_fields
+from introducer.cache import AnnouncementCache, cache_path
+from introducer.client import IntroducerClient
+from introducer.introducers_file import load_introducers
 from introducer.node_identity import NodeIdentity
+from introducer.seqnum import next_seqnum
 from introducer.tub import build_tub, parse_tub_address
 from storage_server.crawler import lease_checking_crawler
 from storage_server.crawler_service import CrawlerService
@@ -71,6 +80,7 @@ class StorageNodeService(MultiService):
         self.reactor = reactor
         self.furl: str | None = None
         self.server: StorageServer | None = None
+        self.introducer_clients: list[IntroducerClient] = []
 
     def startService(self) -> None:  # noqa: N802  Twisted's name
         """Listen, register the storage server, write the node files, start upkeep."""
@@ -99,12 +109,12 @@ class StorageNodeService(MultiService):
         )
         (private / "storage.furl").chmod(0o600)
         (self.node_dir / "my_nodeid").write_text(b2a(nodeid) + "\n")
-        self._write_permutation_seed(settings.storage_dir)
         policy = parse_expiry_config(self.config.sections.get("storage", {}))
         CrawlerService(
             lease_checking_crawler(settings.storage_dir, policy, self.reactor.seconds),
             self.reactor,
         ).setServiceParent(self)  # type: ignore[no-untyped-call]
+        self._announce(tub, settings.storage_dir)
         upkeep = LoopingCall(server.abort_idle_buckets)
         upkeep.clock = self.reactor
         upkeep.start(IDLE_BUCKET_CHECK_INTERVAL, now=False)
@@ -118,18 +128,50 @@ class StorageNodeService(MultiService):
         )
 
     def stopService(self) -> Any:  # noqa: N802  Twisted's name
-        """Stop the upkeep timer, then the Tub."""
+        """Stop announcing and the upkeep timer, then the Tub."""
+        for client in self.introducer_clients:
+            client.stop()
         if self._upkeep.running:
             self._upkeep.stop()
         return super().stopService()  # type: ignore[no-untyped-call]
 
-    def _write_permutation_seed(self, storage_dir: Path) -> None:
+    def _announce(self, tub: Any, storage_dir: Path) -> None:
+        """Publish a freshly signed storage announcement to every introducer."""
+        seed = self._write_permutation_seed(storage_dir)
+        nickname = self.config.get("node", "nickname") or ""
+        app_version = f"grid/{__version__}"
+        fields = storage_announcement_fields(
+            nickname=nickname,
+            furl=self.furl or "",
+            permutation_seed_b32=seed,
+            seqnum=next_seqnum(self.node_dir),
+            nonce=b2a(os.urandom(32)),
+            app_version=app_version,
+        )
+        announcement = sign_announcement(fields, self.identity.signing_key)
+        for petname, furl in load_introducers(self.node_dir, self.config).items():
+            client = IntroducerClient(
+                petname,
+                furl,
+                tub,
+                self.reactor,
+                AnnouncementCache(cache_path(self.node_dir, petname)),
+                nickname=nickname,
+                app_version=app_version,
+                on_announcement=lambda _announcement: None,
+            )
+            client.publish(announcement)
+            client.start()
+            self.introducer_clients.append(client)
+
+    def _write_permutation_seed(self, storage_dir: Path) -> str:
         seed_file = self.node_dir / "permutation-seed"
         if seed_file.exists():
-            return
+            return seed_file.read_text().strip()
         key_text = self.identity.signing_key.verifying_key.to_id().removeprefix("v0-")
         seed = b2a(key_text.encode("ascii"))
         shares = storage_dir / "shares"
         if shares.is_dir() and any(path.name != "incoming" for path in shares.iterdir()):
             seed = (self.node_dir / "my_nodeid").read_text().strip()
         seed_file.write_text(seed + "\n")
+        return seed

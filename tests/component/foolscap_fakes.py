@@ -13,7 +13,6 @@ from typing import Any
 import attrs
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 
 _markers = itertools.count()
 
@@ -79,7 +78,7 @@ class FakeRemoteReference:
 
     def refuse(self, method: str, error: BaseException) -> None:
         """Fail the oldest unanswered call to ``method`` with ``error``."""
-        self._oldest_unanswered(method).result.errback(Failure(error))
+        self._oldest_unanswered(method).result.errback(error)
 
     def _oldest_unanswered(self, method: str) -> RemoteCall:
         for call in self.calls_to(method):
@@ -112,7 +111,9 @@ class FakeTub:
                 return request
         raise AssertionError(f"no pending request for {furl}")
 
-    def connect(self, furl: str, reference: FakeRemoteReference | None = None) -> FakeRemoteReference:
+    def connect(
+        self, furl: str, reference: FakeRemoteReference | None = None
+    ) -> FakeRemoteReference:
         """Answer the pending request for ``furl`` with a (new) reference."""
         reference = reference or FakeRemoteReference()
         self.pending(furl).callback(reference)
@@ -120,4 +121,4 @@ class FakeTub:
 
     def fail(self, furl: str, error: BaseException | None = None) -> None:
         """Fail the pending request for ``furl``."""
-        self.pending(furl).errback(Failure(error or ConnectionRefusedError("refused")))
+        self.pending(furl).errback(error or ConnectionRefusedError("refused"))

@@ -54,6 +54,7 @@ class Harness:
     """An introducer client over a fake Tub, with a Clock and a real cache file."""
 
     def __init__(self, node_dir: Path) -> None:
+        """Build an unstarted client whose cache lives in ``node_dir``."""
         self.clock = Clock()
         self.tub = FakeTub()
         self.cache = AnnouncementCache(cache_path(node_dir, "default"))
@@ -283,9 +284,7 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     assert len(harness.cache.load()) == 1
 
 
-def test_a_cache_write_failure_is_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_cache_write_failure_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """If the cache cannot be written, the announcement is still delivered."""
     harness = Harness(tmp_path)
     (tmp_path / "private").write_text("a file where the directory should be")

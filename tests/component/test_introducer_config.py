@@ -87,7 +87,10 @@ def test_arbitrary_introducers_text(text: str) -> None:
 
 def test_servers_yaml(tmp_path: Path) -> None:
     """servers.yaml gives server id → entry, keeping keys beside 'ann'."""
-    entry = {"ann": {"anonymous-storage-FURL": FURL_A, "nickname": "n"}, "connections": {"tcp": "tor"}}
+    entry = {
+        "ann": {"anonymous-storage-FURL": FURL_A, "nickname": "n"},
+        "connections": {"tcp": "tor"},
+    }
     write_private(tmp_path, "servers.yaml", yaml.safe_dump({"storage": {SERVER_ID: entry}}))
     assert load_static_servers(tmp_path) == {SERVER_ID: entry}
 

@@ -6,7 +6,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
-from twisted.python.failure import Failure
 
 from introducer.reconnect import Reconnector
 from tests.component.foolscap_fakes import FakeRemoteReference
@@ -18,6 +17,7 @@ class Harness:
     """A Reconnector whose connect() attempts the test resolves one by one."""
 
     def __init__(self, **options: Any) -> None:
+        """Build the reconnector with ``options``; nothing is started."""
         self.clock = Clock()
         self.attempts: list[Deferred[Any]] = []
         self.connected: list[Any] = []
@@ -39,9 +39,11 @@ class Harness:
         self.lost += 1
 
     def fail_latest(self) -> None:
-        self.attempts[-1].errback(Failure(ConnectionRefusedError("refused")))
+        """Fail the newest attempt."""
+        self.attempts[-1].errback(ConnectionRefusedError("refused"))
 
     def succeed_latest(self) -> FakeRemoteReference:
+        """Connect the newest attempt to a new fake reference."""
         reference = FakeRemoteReference()
         self.attempts[-1].callback(reference)
         return reference

@@ -7,14 +7,15 @@ that fire when an announcement or an unsubscription arrives (with a
 generous timeout so a bug fails instead of hanging).
 """
 
+import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from foolscap.api import Referenceable, Tub
+from foolscap.api import DeadReferenceError, Referenceable, Tub
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -27,7 +28,7 @@ from introducer.announcements import (
     storage_announcement_fields,
 )
 from introducer.registry import IntroducerRegistry, Subscriber
-from introducer.server_adapter import FoolscapIntroducerService
+from introducer.server_adapter import FoolscapIntroducerService, RemoteSubscriber
 from introducer.wire import INTRODUCER_PROTOCOL_V2, RIIntroducerSubscriberClient_v2
 from tests.integration.reactor_thread import in_reactor
 
@@ -278,3 +279,60 @@ def test_lost_subscriber_is_unsubscribed(grid: IntroducerOnLoopback) -> None:
     _, publisher = grid.connect()
     call(publisher, "publish_v2", storage_announcement(1).to_wire(), Referenceable())
     assert len(grid.registry.current()) == 1
+
+
+@implementer(RIIntroducerSubscriberClient_v2)
+class FailingSubscriber(Referenceable):  # type: ignore[misc]
+    """A client's subscriber object whose announce_v2 always fails."""
+
+    def remote_announce_v2(self, announcements: Any) -> None:
+        """Fail."""
+        raise ValueError("this client is broken")
+
+
+def test_failing_remote_subscriber_does_not_stop_others(grid: IntroducerOnLoopback) -> None:
+    """A subscriber whose announce_v2 fails does not stop other subscribers hearing everything."""
+    _, reference = grid.connect()
+    call(reference, "subscribe_v2", FailingSubscriber(), b"storage", TAHOE_INFO)
+    healthy = subscribe(grid, b"storage")
+    _, publisher = grid.connect()
+    for seqnum in (1, 2):
+        call(publisher, "publish_v2", storage_announcement(seqnum).to_wire(), Referenceable())
+    assert [item.seqnum for item in received(healthy, 2)] == [1, 2]
+    late = subscribe(grid, b"storage")
+    assert [item.seqnum for item in received(late, 1)] == [2]
+
+
+class AnsweringReference:
+    """A stand-in RemoteReference whose every call answers with one given failure."""
+
+    def __init__(self, error: Exception) -> None:
+        """Answer every call with ``error``."""
+        self.error = error
+        self.calls: list[tuple[str, object]] = []
+
+    def callRemote(self, method: str, argument: object) -> Deferred[None]:  # noqa: N802  Foolscap's name
+        """Record the call and fail it."""
+        self.calls.append((method, argument))
+        return fail(self.error)
+
+
+@pytest.mark.parametrize(
+    ("error", "level", "event"),
+    [
+        (DeadReferenceError("gone"), logging.INFO, "introducer.push.dead-subscriber"),
+        (ValueError("broken"), logging.WARNING, "introducer.push.remote-failure"),
+    ],
+)
+def test_failed_pushes_are_logged_and_dropped(
+    error: Exception, level: int, event: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A push answered with a failure sends a set of wire tuples, is logged, and raises nothing."""
+    reference = AnsweringReference(error)
+    announcement = storage_announcement(1)
+    with caplog.at_level(logging.INFO, logger="introducer.server_adapter"):
+        RemoteSubscriber(reference).announce([announcement])
+    assert reference.calls == [("announce_v2", {announcement.to_wire()})]
+    assert [(record.levelno, record.getMessage().split()[0]) for record in caplog.records] == [
+        (level, event)
+    ]
