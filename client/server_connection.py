@@ -19,8 +19,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
+from client.errors import ServerNotConnectedError
 from client.server_description import ServerDescription
-from grid.errors import GridError
 from introducer.reconnect import Reconnector
 
 STORAGE_V1 = b"http://allmydata.org/tahoe/protocols/storage/v1"
@@ -38,10 +38,6 @@ DEFAULT_VERSION: Mapping[bytes, Any] = {
 }
 
 _log = logging.getLogger(__name__)
-
-
-class ServerNotConnectedError(GridError, ConnectionError):
-    """A call was made to a storage server that is not connected now."""
 
 
 @attrs.frozen

@@ -18,18 +18,15 @@ from typing import Any
 
 import attrs
 
+from client.errors import ServerAnnouncementError
 from grid.base32 import a2b, a2b_sized
-from grid.errors import EncodingError, GridError
+from grid.errors import EncodingError
 from grid.hashing import NODEID_SIZE
 
 FURL_KEY = "anonymous-storage-FURL"
 PERMUTATION_SEED_KEY = "permutation-seed-base32"
 _PUBKEY_SERVER_ID_RE = re.compile(r"v0-[0-9a-zA-Z]{52}")
 _FURL_TUBID_RE = re.compile(r"pb://([^@/]+)@")
-
-
-class ServerAnnouncementError(GridError, ValueError):
-    """A storage announcement lacks a usable FURL or permutation seed."""
 
 
 @attrs.frozen

@@ -20,12 +20,9 @@ from typing import Any
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
+from client.errors import ServerAnnouncementError
 from client.server_connection import StorageServerConnection
-from client.server_description import (
-    ServerAnnouncementError,
-    ServerDescription,
-    describe_storage_server,
-)
+from client.server_description import ServerDescription, describe_storage_server
 from grid.errors import ConfigError
 from grid.hashing import permute_server_hash
 from introducer.cache import Announcement

@@ -23,13 +23,9 @@ import yaml
 
 from grid.crypto.ed25519 import NodeVerifyingKey
 from grid.errors import KeyFormatError
-from introducer.errors import IntroducerError
+from introducer.errors import CacheFormatError
 
 _log = logging.getLogger(__name__)
-
-
-class CacheFormatError(IntroducerError, ValueError):
-    """An announcement cache file is not a YAML list."""
 
 
 class Announcement(Protocol):

@@ -29,3 +29,7 @@ class AnnouncementSignatureError(AnnouncementError):
 
 class SubscriptionError(IntroducerError, ValueError):
     """A subscription request names no usable service."""
+
+
+class CacheFormatError(IntroducerError, ValueError):
+    """An announcement cache file is not a YAML list."""

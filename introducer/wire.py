@@ -14,11 +14,10 @@ so every module that needs one imports it from here (registering a name
 twice is an error).
 """
 
-from typing import Any as AnyType
-
 from foolscap.api import Any, DictOf, SetOf
-from foolscap.remoteinterface import RemoteInterfaceClass, RemoteMethodSchema
 from foolscap.schema import Nothing
+
+from introducer.foolscap_schema import remote_interface, remote_method
 
 INTRODUCER_PROTOCOL_V2 = b"http://allmydata.org/tahoe/protocols/introducer/v2"
 MAX_SUBSCRIBER_INFO_KEYS = 100
@@ -28,31 +27,19 @@ SERVICE_NAME = Any()
 SUBSCRIBER_INFO = DictOf(bytes, Any(), maxKeys=MAX_SUBSCRIBER_INFO_KEYS)
 
 
-def _method(response: object, **arguments: object) -> AnyType:
-    """Declare one remote method: its arguments (in call order) and its response."""
-    return RemoteMethodSchema(_response=response, **arguments)
-
-
-def _remote_interface(name: str, remote_name: str, methods: dict[str, AnyType]) -> AnyType:
-    """Build (and register with Foolscap) a RemoteInterface from method schemas."""
-    return RemoteInterfaceClass(
-        name, (), {"__remote_name__": remote_name, "__doc__": name, **methods}
-    )
-
-
-RIIntroducerSubscriberClient_v2 = _remote_interface(
+RIIntroducerSubscriberClient_v2 = remote_interface(
     "RIIntroducerSubscriberClient_v2",
     "RIIntroducerSubscriberClient_v2.tahoe.allmydata.com",
-    {"announce_v2": _method(Nothing(), announcements=ANNOUNCEMENTS)},
+    {"announce_v2": remote_method(Nothing(), announcements=ANNOUNCEMENTS)},
 )
 
-RIIntroducerPublisherAndSubscriberService_v2 = _remote_interface(
+RIIntroducerPublisherAndSubscriberService_v2 = remote_interface(
     "RIIntroducerPublisherAndSubscriberService_v2",
     "RIIntroducerPublisherAndSubscriberService_v2.tahoe.allmydata.com",
     {
-        "get_version": _method(DictOf(bytes, Any())),
-        "publish_v2": _method(Any(), announcement=Any(), canary=Any()),
-        "subscribe_v2": _method(
+        "get_version": remote_method(DictOf(bytes, Any())),
+        "publish_v2": remote_method(Any(), announcement=Any(), canary=Any()),
+        "subscribe_v2": remote_method(
             Any(),
             subscriber=RIIntroducerSubscriberClient_v2,
             service_name=SERVICE_NAME,

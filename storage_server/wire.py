@@ -8,11 +8,10 @@ correctness. Methods are declared as schemas rather than Foolscap's
 function-signature idiom, so the declarations are plain data.
 """
 
-from typing import Any as AnyType
-
 from foolscap.api import Any, ChoiceOf, DictOf, IntegerConstraint, ListOf, SetOf, TupleOf
-from foolscap.remoteinterface import RemoteInterfaceClass, RemoteMethodSchema
 from foolscap.schema import ByteStringConstraint, Nothing
+
+from introducer.foolscap_schema import remote_interface, remote_method
 
 MAX_SHARES = 256
 MAX_VECTORS = 1000
@@ -36,43 +35,31 @@ TEST_AND_WRITE_VECTORS = DictOf(
 READ_DATA = DictOf(int, ListOf(SHARE_BYTES, maxLength=MAX_VECTORS), maxKeys=MAX_SHARES)
 
 
-def _method(response: object, **arguments: object) -> AnyType:
-    """Declare one remote method: its arguments (in call order) and its response."""
-    return RemoteMethodSchema(_response=response, **arguments)
-
-
-def _remote_interface(name: str, remote_name: str, methods: dict[str, AnyType]) -> AnyType:
-    """Build (and register with Foolscap) a RemoteInterface from method schemas."""
-    return RemoteInterfaceClass(
-        name, (), {"__remote_name__": remote_name, "__doc__": name, **methods}
-    )
-
-
-RIBucketWriter = _remote_interface(
+RIBucketWriter = remote_interface(
     "RIBucketWriter",
     "RIBucketWriter.tahoe.allmydata.com",
     {
-        "write": _method(Nothing(), offset=OFFSET, data=SHARE_BYTES),
-        "close": _method(Nothing()),
-        "abort": _method(Nothing()),
+        "write": remote_method(Nothing(), offset=OFFSET, data=SHARE_BYTES),
+        "close": remote_method(Nothing()),
+        "abort": remote_method(Nothing()),
     },
 )
 
-RIBucketReader = _remote_interface(
+RIBucketReader = remote_interface(
     "RIBucketReader",
     "RIBucketReader.tahoe.allmydata.com",
     {
-        "read": _method(SHARE_BYTES, offset=OFFSET, length=READ_LENGTH),
-        "advise_corrupt_share": _method(Nothing(), reason=REASON),
+        "read": remote_method(SHARE_BYTES, offset=OFFSET, length=READ_LENGTH),
+        "advise_corrupt_share": remote_method(Nothing(), reason=REASON),
     },
 )
 
-RIStorageServer = _remote_interface(
+RIStorageServer = remote_interface(
     "RIStorageServer",
     "RIStorageServer.tahoe.allmydata.com",
     {
-        "get_version": _method(DictOf(bytes, Any())),
-        "allocate_buckets": _method(
+        "get_version": remote_method(DictOf(bytes, Any())),
+        "allocate_buckets": remote_method(
             TupleOf(SHARE_NUMBERS, DictOf(int, RIBucketWriter, maxKeys=MAX_SHARES)),
             storage_index=STORAGE_INDEX,
             renew_secret=SECRET,
@@ -81,26 +68,26 @@ RIStorageServer = _remote_interface(
             allocated_size=OFFSET,
             canary=Any(),
         ),
-        "add_lease": _method(
+        "add_lease": remote_method(
             Any(), storage_index=STORAGE_INDEX, renew_secret=SECRET, cancel_secret=SECRET
         ),
-        "get_buckets": _method(
+        "get_buckets": remote_method(
             DictOf(int, RIBucketReader, maxKeys=MAX_SHARES), storage_index=STORAGE_INDEX
         ),
-        "slot_readv": _method(
+        "slot_readv": remote_method(
             READ_DATA,
             storage_index=STORAGE_INDEX,
             shares=ListOf(int, maxLength=MAX_SHARES),
             readv=READ_VECTOR,
         ),
-        "slot_testv_and_readv_and_writev": _method(
+        "slot_testv_and_readv_and_writev": remote_method(
             TupleOf(bool, READ_DATA),
             storage_index=STORAGE_INDEX,
             secrets=TupleOf(SECRET, SECRET, SECRET),
             tw_vectors=TEST_AND_WRITE_VECTORS,
             r_vector=READ_VECTOR,
         ),
-        "advise_corrupt_share": _method(
+        "advise_corrupt_share": remote_method(
             Any(),
             share_type=ByteStringConstraint(maxLength=16),
             storage_index=STORAGE_INDEX,

@@ -8,13 +8,9 @@ from hypothesis import strategies as st
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import Clock
 
-from client.server_connection import (
-    DEFAULT_VERSION,
-    STORAGE_V1,
-    ServerNotConnectedError,
-    StorageServerConnection,
-)
-from client.server_description import ServerAnnouncementError, describe_storage_server
+from client.errors import ServerAnnouncementError, ServerNotConnectedError
+from client.server_connection import DEFAULT_VERSION, STORAGE_V1, StorageServerConnection
+from client.server_description import describe_storage_server
 from client.storage_broker import StorageBroker
 from grid.base32 import a2b, b2a
 from grid.crypto.ed25519 import NodeSigningKey
