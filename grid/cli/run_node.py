@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from twisted.application.service import MultiService
 from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
 
+from client.node import ClientNodeService
+from client.web.gateway import build_gateway
 from grid.cli.parsing import UsageError
 from grid.config import NodeConfig, parse_config
 from grid.errors import ConfigError, GridError
@@ -58,23 +59,24 @@ def run(arguments: argparse.Namespace) -> int:
     identity = load_node_identity(node_dir)
     from twisted.internet import reactor  # noqa: PLC0415  installing the reactor is the run's job
 
-    service: MultiService
+    services: list[IntroducerNodeService | StorageNodeService | ClientNodeService] = []
     if (node_dir / "tahoe-introducer.tac").exists():
-        service = IntroducerNodeService(node_dir, config, identity, reactor)
-    elif config.get_bool("storage", "enabled", default=True):
-        service = StorageNodeService(node_dir, config, identity, reactor)
+        services.append(IntroducerNodeService(node_dir, config, identity, reactor))
     else:
-        raise GridError("this node offers no storage, and grid cannot run client nodes yet")
+        if config.get_bool("storage", "enabled", default=True):
+            services.append(StorageNodeService(node_dir, config, identity, reactor))
+        services.append(ClientNodeService(node_dir, config, identity, reactor, build_gateway))
     failures: list[str] = []
 
     def start() -> None:
-        try:
-            service.startService()
-        except Exception as error:  # noqa: BLE001  any start-up failure ends the run in one line
-            failures.append(f"{type(error).__name__}: {error}" if not str(error) else str(error))
-            reactor.stop()
-            return
-        reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+        for service in services:
+            try:
+                service.startService()
+            except Exception as error:  # noqa: BLE001  any start-up failure ends the run in one line
+                failures.append(str(error) or type(error).__name__)
+                reactor.stop()
+                return
+            reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
 
     _begin_logging(node_dir)
     reactor.callWhenRunning(start)

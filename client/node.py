@@ -1,0 +1,123 @@
+"""The client node: introducer clients, the storage broker and the web gateway.
+
+Rules: everything comes in through the constructor; starting the service
+subscribes to storage announcements at every configured introducer (cached
+ones are used at once), adds the static servers of ``private/servers.yaml``,
+connects the broker, and serves the web gateway on ``[node] web.port``,
+writing its URL to ``node.url`` as Tahoe does. The client side only makes
+outgoing connections, so it uses a Tub of its own that does not listen (a
+node that also stores shares keeps its listening Tub, and its tub id, for
+the storage server).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from foolscap.api import Tub
+from twisted.application.service import MultiService
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from client.storage_broker import StorageBroker
+from grid import __version__
+from grid.config import NodeConfig
+from introducer.cache import AnnouncementCache, cache_path
+from introducer.client import IntroducerClient
+from introducer.introducers_file import load_introducers
+from introducer.node_identity import NodeIdentity
+from introducer.static_servers import load_static_servers
+
+log = Logger()
+
+GatewayFactory = Callable[["ClientNodeService"], Resource]
+
+
+class ClientNodeService(MultiService):
+    """Runs a client node's discovery and web gateway while the service runs."""
+
+    def __init__(
+        self,
+        node_dir: Path,
+        config: NodeConfig,
+        identity: NodeIdentity,
+        reactor: Any,
+        gateway: GatewayFactory,
+    ) -> None:
+        """Prepare a client from its directory, config and identity; nothing starts yet."""
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.node_dir = node_dir
+        self.config = config
+        self.identity = identity
+        self.reactor: IReactorTime = reactor
+        self._reactor = reactor
+        self._gateway = gateway
+        self.tub: Any = None
+        self.broker: StorageBroker | None = None
+        self.introducer_clients: list[IntroducerClient] = []
+        self._web_port: Any = None
+
+    def startService(self) -> None:  # noqa: N802  Twisted's name
+        """Connect to introducers and servers, then serve the web gateway."""
+        tub = Tub()
+        tub.setServiceParent(self)
+        self.tub = tub
+        preferred = [
+            server.strip()
+            for server in (self.config.get("client", "peers.preferred") or "").split(",")
+            if server.strip()
+        ]
+        broker = StorageBroker(tub, self.reactor, preferred=preferred)
+        broker.add_static_servers(load_static_servers(self.node_dir))
+        self.broker = broker
+        nickname = self.config.get("node", "nickname") or ""
+        for petname, furl in load_introducers(self.node_dir, self.config).items():
+            client = IntroducerClient(
+                petname,
+                furl,
+                tub,
+                self.reactor,
+                AnnouncementCache(cache_path(self.node_dir, petname)),
+                nickname=nickname,
+                app_version=f"grid/{__version__}",
+                on_announcement=broker.on_announcement,
+            )
+            client.subscribe_to("storage")
+            self.introducer_clients.append(client)
+        broker.start()
+        for client in self.introducer_clients:
+            client.start()
+        self._start_gateway()
+        super().startService()  # type: ignore[no-untyped-call]
+
+    def stopService(self) -> Any:  # noqa: N802  Twisted's name
+        """Stop discovery and the broker, then the Tub and the gateway."""
+        for client in self.introducer_clients:
+            client.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self._web_port is not None:
+            self._web_port.stopListening()
+        return super().stopService()  # type: ignore[no-untyped-call]
+
+    def _start_gateway(self) -> None:
+        web_port = (self.config.get("node", "web.port") or "").strip()
+        if not web_port:
+            return
+        endpoint = serverFromString(self._reactor, web_port)  # type: ignore[no-untyped-call]
+        site = Site(self._gateway(self))  # type: ignore[no-untyped-call]
+        endpoint.listen(site).addCallbacks(self._web_listening, self._web_failed)
+
+    def _web_failed(self, failure: Any) -> None:
+        log.failure("the web gateway could not listen", failure)
+        self._reactor.stop()
+
+    def _web_listening(self, port: Any) -> None:
+        self._web_port = port
+        host = port.getHost()
+        address = "127.0.0.1" if host.host in {"0.0.0.0", "::"} else host.host  # noqa: S104  mapping the wildcard to loopback
+        (self.node_dir / "node.url").write_text(f"http://{address}:{host.port}/\n")
+        log.info("web gateway at http://{address}:{port}/", address=address, port=host.port)
