@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from client.file_service import FileService
 from client.storage_broker import StorageBroker
 from grid import __version__
 from grid.config import NodeConfig
@@ -57,6 +58,7 @@ class ClientNodeService(MultiService):
         self._gateway = gateway
         self.tub: Any = None
         self.broker: StorageBroker | None = None
+        self.files: FileService | None = None
         self.introducer_clients: list[IntroducerClient] = []
         self._web_port: Any = None
 
@@ -73,6 +75,7 @@ class ClientNodeService(MultiService):
         broker = StorageBroker(tub, self.reactor, preferred=preferred)
         broker.add_static_servers(load_static_servers(self.node_dir))
         self.broker = broker
+        self.files = FileService(self.node_dir, self.config, broker, self._reactor)
         nickname = self.config.get("node", "nickname") or ""
         for petname, furl in load_introducers(self.node_dir, self.config).items():
             client = IntroducerClient(

@@ -23,7 +23,7 @@ class IntroducerStatusPage(Resource):
         self, registry: IntroducerRegistry, clock: Callable[[], float], node_id: str
     ) -> None:
         """Describe ``registry``'s state at request time."""
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self._registry = registry
         self._clock = clock
         self._node_id = node_id
@@ -33,7 +33,7 @@ class IntroducerStatusPage(Resource):
         status = self._registry.status()
         now = self._clock()
         if request.args.get(b"t") == [b"json"]:
-            request.setHeader(b"content-type", b"text/plain; charset=utf-8")  # type: ignore[no-untyped-call]
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return (json.dumps(status_json(status, now), indent=1) + "\n").encode("utf-8")
-        request.setHeader(b"content-type", b"text/html; charset=utf-8")  # type: ignore[no-untyped-call]
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
         return status_html(status, now, self._node_id).encode("utf-8")

@@ -51,7 +51,7 @@ class WelcomePage(Resource):
         self, introducers: Callable[[], Sequence[IntroducerClient]], broker: StorageBroker
     ) -> None:
         """Describe the node's introducers and the servers its broker knows."""
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self._introducers = introducers
         self._broker = broker
 
@@ -59,9 +59,9 @@ class WelcomePage(Resource):
         """Answer with HTML, or JSON for ``?t=json``."""
         facts = welcome_json(self._introducers(), self._broker.servers())
         if request.args.get(b"t") == [b"json"]:
-            request.setHeader(b"content-type", b"text/plain; charset=utf-8")  # type: ignore[no-untyped-call]
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
             return (json.dumps(facts, indent=1) + "\n").encode("utf-8")
-        request.setHeader(b"content-type", b"text/html; charset=utf-8")  # type: ignore[no-untyped-call]
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
         return _welcome_html(facts).encode("utf-8")
 
 

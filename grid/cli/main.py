@@ -9,10 +9,12 @@ functions and return an exit status.
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from grid import __version__
-from grid.cli import create_introducer, create_node, debug, run_node
+from grid.cli import create_introducer, create_node, debug, files, run_node
+from grid.cli.node_http import DEFAULT_NODE_DIRECTORY
 from grid.cli.parsing import Parser, UsageError
 from grid.errors import GridError
 
@@ -24,11 +26,20 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser for the whole ``grid`` command."""
     parser = Parser(prog="grid", description="Use and run a Tahoe-LAFS compatible grid.")
     parser.add_argument("-V", "--version", action="version", version=f"grid {__version__}")
+    parser.add_argument(
+        "-d",
+        "--node-directory",
+        type=Path,
+        default=DEFAULT_NODE_DIRECTORY,
+        metavar="DIR",
+        help=f"the client node to use ({DEFAULT_NODE_DIRECTORY})",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     create_node.add_parsers(commands)
     create_introducer.add_parser(commands)
     run_node.add_parser(commands)
+    files.add_parsers(commands)
     debug.add_parser(commands)
     return parser
 

@@ -28,16 +28,6 @@ from tests.component.storage_backends import (
 )
 from tests.integration.reactor_thread import in_reactor
 
-_CERTIFICATE: bytes | None = None
-
-
-def _server_certificate() -> bytes:
-    """One certificate for every test server of a process (cert generation is slow)."""
-    global _CERTIFICATE  # noqa: PLW0603  cached once per process
-    if _CERTIFICATE is None:
-        _CERTIFICATE = in_reactor(lambda: Tub().getCertData())
-    return _CERTIFICATE
-
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -110,11 +100,14 @@ class FoolscapStorage:
         self._client_tub: Any = None
         self._reference: Any = None
         self.canary = Referenceable()
+        self._certificate: bytes | None = None
 
     def restart(self, *, readonly: bool = False, reserved_space: int = 0) -> None:
         """Stop any running server and serve a new one on the same directory."""
         self.close()
-        certificate = _server_certificate()
+        if self._certificate is None:
+            self._certificate = in_reactor(lambda: Tub().getCertData())
+        certificate = self._certificate
         port = _free_port()
 
         def start() -> Any:

@@ -1,0 +1,100 @@
+"""What a client node does with files: upload and download immutable files.
+
+Rules: encoding parameters come from ``[client] shares.needed / shares.happy
+/ shares.total`` and ``shares._max_immutable_segment_size_for_testing``;
+convergent encryption uses ``private/convergence`` and leases use
+``private/secret``, both read once when the service is made. CPU work runs
+on the reactor's thread pool. LIT caps are answered without any server.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from client.download.downloader import Consumer, download_chk
+from client.download.servers import ConnectionStorageServer
+from client.storage_broker import StorageBroker
+from client.upload.cpu import ThreadPoolRunner
+from client.upload.parameters import UploadParameters
+from client.upload.plaintext_source import PlaintextSource
+from client.upload.remote_server import broker_upload_servers
+from client.upload.uploader import UploadResult, upload_chk
+from grid.base32 import a2b
+from grid.caps import CHKReadCap, LiteralCap
+from grid.chk_plan import DEFAULT_MAX_SEGMENT_SIZE
+from grid.config import NodeConfig
+from grid.errors import ConfigError, EncodingError
+
+
+def _read_secret(path: Path) -> bytes:
+    try:
+        return a2b(path.read_text().strip())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing; is this a client node directory?") from None
+    except EncodingError:
+        raise ConfigError(f"{path} does not hold base32") from None
+
+
+def upload_parameters(config: NodeConfig) -> UploadParameters:
+    """The node's encoding parameters from ``[client]``."""
+    return UploadParameters(
+        needed=config.get_int("client", "shares.needed", 3),
+        happy=config.get_int("client", "shares.happy", 7),
+        total=config.get_int("client", "shares.total", 10),
+        max_segment_size=config.get_int(
+            "client", "shares._max_immutable_segment_size_for_testing", DEFAULT_MAX_SEGMENT_SIZE
+        ),
+    )
+
+
+class FileService:
+    """Uploads and downloads immutable files through the node's storage broker."""
+
+    def __init__(
+        self, node_dir: Path, config: NodeConfig, broker: StorageBroker, reactor: Any
+    ) -> None:
+        """Read the node's secrets and parameters; raise ConfigError if they are bad."""
+        self._broker = broker
+        self._reactor = reactor
+        self.parameters = upload_parameters(config)
+        self._convergence = _read_secret(node_dir / "private" / "convergence")
+        self._lease_secret = _read_secret(node_dir / "private" / "secret")
+        self._runner = ThreadPoolRunner(reactor, reactor.getThreadPool())
+
+    async def upload(self, source: PlaintextSource, *, convergent: bool = True) -> UploadResult:
+        """Upload an immutable file; return its cap and where its shares went."""
+        return await upload_chk(
+            source,
+            broker_servers=broker_upload_servers(self._broker),
+            convergence_secret=self._convergence if convergent else None,
+            random_key=lambda: os.urandom(16),
+            params=self.parameters,
+            lease_secret=self._lease_secret,
+            clock=self._reactor,
+            runner=self._runner,
+        )
+
+    async def download(
+        self,
+        cap: CHKReadCap | LiteralCap,
+        consumer: Consumer,
+        *,
+        offset: int = 0,
+        length: int | None = None,
+    ) -> None:
+        """Deliver a file's verified bytes (or a range of them) to ``consumer``."""
+        if isinstance(cap, LiteralCap):
+            end = len(cap.data) if length is None else offset + length
+            chunk = cap.data[offset:end]
+            if chunk:
+                result = consumer(chunk)
+                if result is not None:
+                    await result
+            return
+        servers = [
+            ConnectionStorageServer(connection)
+            for connection in self._broker.permuted_servers(cap.storage_index)
+        ]
+        await download_chk(
+            cap, servers, clock=self._reactor, consumer=consumer, offset=offset, length=length
+        )

@@ -1,0 +1,201 @@
+"""``/uri``: upload an immutable file (``PUT /uri``) and read files by cap.
+
+Rules: ``PUT /uri`` stores the request body as a CHK file (LIT up to 55
+bytes) and answers with the cap as text; ``?mutable=true`` and
+``format=SDMF|MDMF`` are refused until mutable files exist.
+``GET /uri/$CAP`` streams the file's verified bytes; one ``Range: bytes=``
+range is honoured (206), a range starting past the end gets 416.
+``?t=json`` describes the file in Tahoe's shape. ``GET /uri?uri=$CAP``
+redirects. Errors are one line of text with a 4xx or 5xx status.
+"""
+
+import json
+import re
+from typing import IO, Any
+from urllib.parse import quote
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from client.file_service import FileService
+from client.upload.errors import UploadUnhappinessError
+from grid.base32 import b2a
+from grid.caps import CHKReadCap, LiteralCap, parse_cap
+from grid.errors import CapError, GridError, NotEnoughSharesError
+
+_RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class RequestBodySource:
+    """A request body already spooled by twisted.web, read by range."""
+
+    def __init__(self, body: IO[bytes]) -> None:
+        """Serve ``body`` (the request's content file)."""
+        self._body = body
+        self._size = body.seek(0, 2)
+
+    @property
+    def size(self) -> int:
+        """The body's length."""
+        return self._size
+
+    async def read(self, offset: int, length: int) -> bytes:
+        """Read a range of the body."""
+        self._body.seek(offset)
+        return self._body.read(length)
+
+
+def _fail(request: Request, status: int, message: str) -> None:
+    if request.finished or request._disconnected:
+        return
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+    request.write((" ".join(message.split()) + "\n").encode("utf-8"))
+    request.finish()
+
+
+def _status_for(error: BaseException) -> int:
+    if isinstance(error, CapError):
+        return 400
+    if isinstance(error, NotEnoughSharesError):
+        return 410
+    if isinstance(error, UploadUnhappinessError):
+        return 503
+    return 500
+
+
+def _run(request: Request, work: Any) -> Any:
+    def failed(failure: Failure) -> None:
+        error = failure.value
+        if isinstance(error, GridError):
+            _fail(request, _status_for(error), str(error))
+        else:
+            _fail(request, 500, f"internal error: {type(error).__name__}")
+
+    Deferred.fromCoroutine(work).addErrback(failed)
+    return NOT_DONE_YET
+
+
+class UriRoot(Resource):
+    """``/uri``: uploads, and the parent of every ``/uri/$CAP``."""
+
+    def __init__(self, files: FileService) -> None:
+        """Serve files through ``files``."""
+        super().__init__()
+        self._files = files
+
+    def getChild(self, path: bytes, request: Request) -> Resource:  # noqa: N802  Twisted's name
+        """``/uri/$CAP``: the file the cap names (parsed when the request is handled)."""
+        return FileByCap(self._files, path.decode("utf-8", "replace"))
+
+    def render_GET(self, request: Request) -> bytes:  # noqa: N802  Twisted's name
+        """``/uri?uri=$CAP`` redirects to ``/uri/$CAP``."""
+        caps = request.args.get(b"uri")
+        if not caps:
+            request.setResponseCode(400)
+            return b"GET /uri needs ?uri=CAP\n"
+        request.redirect(b"/uri/" + quote(caps[0].decode("utf-8", "replace"), safe="").encode())
+        return b""
+
+    def render_PUT(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """Store the body as an immutable file; answer with its cap."""
+        if request.args.get(b"mutable") == [b"true"] or request.args.get(b"format", [b"CHK"])[
+            0
+        ].upper() not in {b"CHK"}:
+            request.setResponseCode(400)
+            return b"mutable files are not supported by this gateway yet\n"
+        return _run(request, self._put(request))
+
+    async def _put(self, request: Request) -> None:
+        assert request.content is not None  # noqa: S101  twisted.web always sets it for PUT
+        result = await self._files.upload(RequestBodySource(request.content))
+        request.setResponseCode(200)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        request.write(result.cap.to_string().encode("ascii"))
+        request.finish()
+
+
+class FileByCap(Resource):
+    """``/uri/$CAP``: one file."""
+
+    isLeaf = True  # noqa: N815  Twisted's name
+
+    def __init__(self, files: FileService, cap_text: str) -> None:
+        """Serve the file ``cap_text`` names."""
+        super().__init__()
+        self._files = files
+        self._cap_text = cap_text
+
+    def render_GET(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """Stream the file, a range of it, or its JSON description."""
+        try:
+            cap = parse_cap(self._cap_text)
+        except CapError as error:
+            request.setResponseCode(400)
+            return f"{error}\n".encode()
+        if not isinstance(cap, CHKReadCap | LiteralCap):
+            request.setResponseCode(400)
+            return b"this gateway reads immutable file caps only, so far\n"
+        if request.args.get(b"t") == [b"json"]:
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return (json.dumps(_file_json(cap), indent=1) + "\n").encode()
+        return _run(request, self._get(request, cap))
+
+    async def _get(self, request: Request, cap: CHKReadCap | LiteralCap) -> None:
+        size = cap.size
+        offset, length = 0, size
+        wanted = _parse_range(request.getHeader(b"range"), size)
+        if wanted == "unsatisfiable":
+            request.setResponseCode(416)
+            request.setHeader(b"content-range", f"bytes */{size}".encode())
+            request.finish()
+            return
+        if isinstance(wanted, tuple):
+            offset, length = wanted
+            request.setResponseCode(206)
+            content_range = f"bytes {offset}-{offset + length - 1}/{size}"
+            request.setHeader(b"content-range", content_range.encode())
+        request.setHeader(b"content-type", b"application/octet-stream")
+        request.setHeader(b"content-length", str(length).encode())
+        request.setHeader(b"accept-ranges", b"bytes")
+
+        def deliver(chunk: bytes) -> None:
+            if not request._disconnected:
+                request.write(chunk)
+
+        await self._files.download(cap, deliver, offset=offset, length=length)
+        if not request._disconnected:
+            request.finish()
+
+
+def _parse_range(header: bytes | None, size: int) -> tuple[int, int] | str | None:
+    """One ``bytes=`` range as (offset, length); None to send everything."""
+    match = _RANGE_RE.fullmatch(header.decode("latin-1").strip()) if header else None
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    else:
+        start, end = max(size - int(last), 0), size - 1
+    if start >= size:
+        return "unsatisfiable"
+    return (start, end - start + 1) if end >= start else None
+
+
+def _file_json(cap: CHKReadCap | LiteralCap) -> list[Any]:
+    verify = cap.verify_cap()
+    details: dict[str, Any] = {
+        "ro_uri": cap.to_string(),
+        "mutable": False,
+        "format": "CHK" if isinstance(cap, CHKReadCap) else "LIT",
+        "size": cap.size,
+    }
+    if verify is not None:
+        details["verify_uri"] = verify.to_string()
+    if cap.storage_index is not None:
+        details["storage-index"] = b2a(cap.storage_index)
+    return ["filenode", details]

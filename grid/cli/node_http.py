@@ -1,0 +1,58 @@
+"""Talking to a client node's web gateway, the way the CLI does for every file command.
+
+Rules: the gateway's URL comes from ``NODEDIR/node.url``; every failure
+(no node directory, node not running, an HTTP error) becomes a
+:class:`~grid.errors.GridError` with one line saying what went wrong.
+"""
+
+import urllib.error
+import urllib.request
+from http.client import HTTPResponse
+from pathlib import Path
+from typing import IO
+from urllib.parse import quote
+
+from grid.errors import GridError
+
+DEFAULT_NODE_DIRECTORY = Path("~/.tahoe")
+
+
+def gateway_url(node_dir: Path) -> str:
+    """Return the node's web gateway URL, ending in ``/``."""
+    url_file = node_dir.expanduser() / "node.url"
+    try:
+        url = url_file.read_text().strip()
+    except FileNotFoundError:
+        raise GridError(
+            f"{url_file} not found: is the client node running? (grid run DIR)"
+        ) from None
+    return url if url.endswith("/") else url + "/"
+
+
+def cap_url(node_dir: Path, cap: str) -> str:
+    """The gateway URL of a cap."""
+    return f"{gateway_url(node_dir)}uri/{quote(cap, safe='')}"
+
+
+def open_url(
+    url: str,
+    *,
+    method: str = "GET",
+    body: IO[bytes] | None = None,
+    length: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTTPResponse:
+    """Send one request; raise GridError with the gateway's one-line message on failure."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310  the node's own http URL
+    if length is not None:
+        request.add_header("Content-Length", str(length))
+    try:
+        response: HTTPResponse = urllib.request.urlopen(request)  # noqa: S310  the node's own http URL
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace").strip().splitlines()
+        raise GridError(f"{error.code} {error.reason}: {detail[0] if detail else ''}") from None
+    except urllib.error.URLError as error:
+        raise GridError(
+            f"cannot reach the node at {url.split('/uri', maxsplit=1)[0]}: {error.reason}"
+        ) from None
+    return response
