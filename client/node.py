@@ -24,6 +24,7 @@ from twisted.web.server import Site
 
 from client.file_service import FileService
 from client.storage_broker import StorageBroker
+from client.web.access_log import access_log_line
 from grid import __version__
 from grid.config import NodeConfig
 from introducer.cache import AnnouncementCache, cache_path
@@ -111,7 +112,7 @@ class ClientNodeService(MultiService):
         if not web_port:
             return
         endpoint = serverFromString(self._reactor, web_port)  # type: ignore[no-untyped-call]
-        site = Site(self._gateway(self))  # type: ignore[no-untyped-call]
+        site = Site(self._gateway(self), logFormatter=access_log_line)  # type: ignore[no-untyped-call]
         endpoint.listen(site).addCallbacks(self._web_listening, self._web_failed)
 
     def _web_failed(self, failure: Any) -> None:

@@ -87,3 +87,18 @@ def test_missing_file_is_410_gone(local_grid: LocalGrid) -> None:
     with pytest.raises(urllib.error.HTTPError) as failure:
         urllib.request.urlopen(missing, timeout=60)  # noqa: S310  loopback
     assert failure.value.code == 410
+
+
+def test_caps_never_appear_in_client_logs(local_grid: LocalGrid) -> None:
+    """After uploads and downloads, no cap (nor its key) is in the client's logs or output."""
+    data = os.urandom(100_000)
+    put = grid("-d", str(local_grid.client_dir), "put", "-", stdin=data)
+    cap = put.stdout.decode().strip()
+    assert grid("-d", str(local_grid.client_dir), "get", cap).stdout == data
+    logs = [*(local_grid.client_dir / "logs").iterdir(), *local_grid.client_dir.glob("*.log")]
+    assert logs
+    key = cap.split(":")[2]
+    for log_file in logs:
+        text = log_file.read_text(errors="replace")
+        assert key not in text, log_file
+        assert "URI:CHK:" not in text, log_file
