@@ -1,11 +1,13 @@
 """``/uri``: upload an immutable file (``PUT /uri``) and read files by cap.
 
 Rules: ``PUT /uri`` stores the request body as a CHK file (LIT up to 55
-bytes) and answers with the cap as text; ``?mutable=true`` and
+bytes) and answers with the cap as text (``POST /uri?t=upload`` does the
+same for a multipart form's ``file`` field); ``?mutable=true`` and
 ``format=SDMF|MDMF`` are refused until mutable files exist.
 ``GET /uri/$CAP`` streams the file's verified bytes; one ``Range: bytes=``
 range is honoured (206), a range starting past the end gets 416.
-``?t=json`` describes the file in Tahoe's shape. ``GET /uri?uri=$CAP``
+``?t=json`` describes the file in Tahoe's shape; ``?filename=N&save=true``
+asks the browser to save it as N; ``HEAD`` sends the headers only. ``GET /uri?uri=$CAP``
 redirects. Errors are one line of text with a 4xx or 5xx status.
 """
 
@@ -21,6 +23,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from client.file_service import FileService
 from client.upload.errors import UploadUnhappinessError
+from client.upload.plaintext_source import BytesSource, PlaintextSource
 from grid.base32 import b2a
 from grid.caps import CHKReadCap, LiteralCap, parse_cap
 from grid.errors import CapError, GridError, NotEnoughSharesError
@@ -108,9 +111,25 @@ class UriRoot(Resource):
             return b"mutable files are not supported by this gateway yet\n"
         return _run(request, self._put(request))
 
+    def render_POST(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """``POST /uri?t=upload``: store the multipart form's ``file`` field; answer its cap."""
+        if request.args.get(b"t") != [b"upload"]:
+            request.setResponseCode(400)
+            return b"POST /uri needs t=upload\n"
+        files = request.args.get(b"file")
+        if not files:
+            request.setResponseCode(400)
+            return b"t=upload needs a multipart form with a 'file' field\n"
+        return _run(request, self._store(request, BytesSource(files[0])))
+
     async def _put(self, request: Request) -> None:
-        assert request.content is not None  # noqa: S101  twisted.web always sets it for PUT
-        result = await self._files.upload(RequestBodySource(request.content))
+        if request.content is None:
+            _fail(request, 400, "PUT /uri needs a body")
+            return
+        await self._store(request, RequestBodySource(request.content))
+
+    async def _store(self, request: Request, source: PlaintextSource) -> None:
+        result = await self._files.upload(source)
         request.setResponseCode(200)
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         request.write(result.cap.to_string().encode("ascii"))
@@ -143,6 +162,29 @@ class FileByCap(Resource):
             return (json.dumps(_file_json(cap), indent=1) + "\n").encode()
         return _run(request, self._get(request, cap))
 
+    def render_HEAD(self, request: Request) -> bytes:  # noqa: N802  Twisted's name
+        """The headers a GET would send, without fetching anything."""
+        try:
+            cap = parse_cap(self._cap_text)
+        except CapError:
+            request.setResponseCode(400)
+            return b""
+        if not isinstance(cap, CHKReadCap | LiteralCap):
+            request.setResponseCode(400)
+            return b""
+        self._content_headers(request, cap.size)
+        return b""
+
+    def _content_headers(self, request: Request, length: int) -> None:
+        request.setHeader(b"content-type", b"application/octet-stream")
+        request.setHeader(b"content-length", str(length).encode())
+        request.setHeader(b"accept-ranges", b"bytes")
+        filenames = request.args.get(b"filename")
+        if request.args.get(b"save") == [b"true"] and filenames:
+            name = filenames[0].decode("utf-8", "replace").replace('"', "")
+            disposition = f"attachment; filename*=utf-8''{quote(name, safe='')}"
+            request.setHeader(b"content-disposition", disposition.encode("ascii"))
+
     async def _get(self, request: Request, cap: CHKReadCap | LiteralCap) -> None:
         size = cap.size
         offset, length = 0, size
@@ -157,9 +199,7 @@ class FileByCap(Resource):
             request.setResponseCode(206)
             content_range = f"bytes {offset}-{offset + length - 1}/{size}"
             request.setHeader(b"content-range", content_range.encode())
-        request.setHeader(b"content-type", b"application/octet-stream")
-        request.setHeader(b"content-length", str(length).encode())
-        request.setHeader(b"accept-ranges", b"bytes")
+        self._content_headers(request, length)
 
         def deliver(chunk: bytes) -> None:
             if not request._disconnected:

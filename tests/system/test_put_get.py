@@ -102,3 +102,33 @@ def test_caps_never_appear_in_client_logs(local_grid: LocalGrid) -> None:
         text = log_file.read_text(errors="replace")
         assert key not in text, log_file
         assert "URI:CHK:" not in text, log_file
+
+
+def test_form_upload_head_and_save_as(local_grid: LocalGrid) -> None:
+    """POST t=upload stores a form's file; HEAD gives its length; save=true names it."""
+    data = os.urandom(70_000)
+    boundary = "grid-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    form = urllib.request.Request(  # noqa: S310  loopback
+        local_grid.url + "uri?t=upload",
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with urllib.request.urlopen(form, timeout=60) as response:  # noqa: S310  loopback
+        cap = response.read().decode()
+    head = urllib.request.Request(local_grid.url + "uri/" + cap, method="HEAD")  # noqa: S310  loopback
+    with urllib.request.urlopen(head, timeout=60) as response:  # noqa: S310  loopback
+        assert response.headers["Content-Length"] == str(len(data))
+        assert response.read() == b""
+    save = local_grid.url + "uri/" + cap + "?filename=report.pdf&save=true"
+    with urllib.request.urlopen(save, timeout=60) as response:  # noqa: S310  loopback
+        assert "report.pdf" in response.headers["Content-Disposition"]
+        assert response.read() == data
