@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"the client node to use ({DEFAULT_NODE_DIRECTORY})",
     )
+    parser.add_argument("--node-url", metavar="URL", help="the web gateway to use (overrides -d)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     create_node.add_parsers(commands)

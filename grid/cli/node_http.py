@@ -9,16 +9,18 @@ import urllib.error
 import urllib.request
 from http.client import HTTPResponse
 from pathlib import Path
-from typing import IO
 from urllib.parse import quote
 
+from grid.cli.progress import Readable
 from grid.errors import GridError
 
 DEFAULT_NODE_DIRECTORY = Path("~/.tahoe")
 
 
-def gateway_url(node_dir: Path) -> str:
-    """Return the node's web gateway URL, ending in ``/``."""
+def gateway_url(node_dir: Path, node_url: str | None = None) -> str:
+    """Return the web gateway URL (``node_url``, else NODEDIR/node.url), ending in ``/``."""
+    if node_url:
+        return node_url if node_url.endswith("/") else node_url + "/"
     url_file = node_dir.expanduser() / "node.url"
     try:
         url = url_file.read_text().strip()
@@ -29,16 +31,16 @@ def gateway_url(node_dir: Path) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def cap_url(node_dir: Path, cap: str) -> str:
+def cap_url(node_dir: Path, cap: str, node_url: str | None = None) -> str:
     """The gateway URL of a cap."""
-    return f"{gateway_url(node_dir)}uri/{quote(cap, safe='')}"
+    return f"{gateway_url(node_dir, node_url)}uri/{quote(cap, safe='')}"
 
 
 def open_url(
     url: str,
     *,
     method: str = "GET",
-    body: IO[bytes] | None = None,
+    body: Readable | None = None,
     length: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> HTTPResponse:

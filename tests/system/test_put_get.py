@@ -132,3 +132,14 @@ def test_form_upload_head_and_save_as(local_grid: LocalGrid) -> None:
     with urllib.request.urlopen(save, timeout=60) as response:  # noqa: S310  loopback
         assert "report.pdf" in response.headers["Content-Disposition"]
         assert response.read() == data
+
+
+def test_node_url_option_overrides_the_node_directory(
+    local_grid: LocalGrid, tmp_path: Path
+) -> None:
+    """--node-url reaches the gateway even when -d names no node."""
+    put = grid(
+        "-d", str(tmp_path / "none"), "--node-url", local_grid.url, "-q", "put", stdin=b"y" * 100
+    )
+    assert put.returncode == 0, put.stderr
+    assert put.stdout.decode().startswith("URI:CHK:")
