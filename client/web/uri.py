@@ -17,9 +17,11 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
+from zope.interface import implementer
 
 from client.file_service import FileService
 from client.upload.errors import UploadUnhappinessError
@@ -200,14 +202,50 @@ class FileByCap(Resource):
             content_range = f"bytes {offset}-{offset + length - 1}/{size}"
             request.setHeader(b"content-range", content_range.encode())
         self._content_headers(request, length)
+        flow = _FlowControl()
+        request.registerProducer(flow, True)
 
-        def deliver(chunk: bytes) -> None:
-            if not request._disconnected:
-                request.write(chunk)
+        def deliver(chunk: bytes) -> Deferred[None] | None:
+            if flow.stopped:
+                raise DownloadAbandonedError("the HTTP client went away")
+            request.write(chunk)
+            return flow.paused
 
-        await self._files.download(cap, deliver, offset=offset, length=length)
+        try:
+            await self._files.download(cap, deliver, offset=offset, length=length)
+        finally:
+            request.unregisterProducer()
         if not request._disconnected:
             request.finish()
+
+
+class DownloadAbandonedError(GridError):
+    """The HTTP client disconnected before the download ended."""
+
+
+@implementer(IPushProducer)
+class _FlowControl:
+    """Pauses a download while twisted.web's buffer for a slow HTTP client is full."""
+
+    def __init__(self) -> None:
+        self.paused: Deferred[None] | None = None
+        self.stopped = False
+
+    def pauseProducing(self) -> None:  # noqa: N802  Twisted's name
+        """The client's buffer is full: the next delivery waits."""
+        if self.paused is None:
+            self.paused = Deferred()
+
+    def resumeProducing(self) -> None:  # noqa: N802  Twisted's name
+        """The buffer drained: let the download go on."""
+        waiting, self.paused = self.paused, None
+        if waiting is not None:
+            waiting.callback(None)
+
+    def stopProducing(self) -> None:  # noqa: N802  Twisted's name
+        """The client went away: stop at the next delivery."""
+        self.stopped = True
+        self.resumeProducing()
 
 
 def _parse_range(header: bytes | None, size: int) -> tuple[int, int] | str | None:
