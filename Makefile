@@ -3,13 +3,14 @@
 #   make quick       the same checks, skipping tests marked slow
 #   make bench       the benchmarks in benchmarks/
 #   make install     only create .venv and install the project into it
+#   make run         install if needed, then run a local grid (grid local) until Ctrl-C
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test quick lint bench install clean
+.PHONY: test quick lint bench install run clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/grid local
 
 lint: $(STAMP)
 	$(BIN)/ruff check grid storage_server client introducer tests benchmarks

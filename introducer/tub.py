@@ -20,6 +20,7 @@ from grid.errors import ConfigError
 
 _PORT_NUMBER_RE = re.compile(r"\d+")
 _TCP_PORT_RE = re.compile(r"tcp:(\d+)(?::.*)?")
+_INTERFACE_RE = re.compile(r":interface=([^:]+)")
 
 
 @attrs.frozen
@@ -53,8 +54,28 @@ def parse_tub_address(tub_port: str | None, tub_location: str | None) -> TubAddr
     return TubAddress(listen, location or "AUTO")
 
 
+def check_port_free(address: TubAddress) -> None:
+    """Raise ConfigError now if the TCP port to listen on is taken.
+
+    Foolscap binds later and only logs a failure, which would leave a node
+    running that nobody can reach; checking first turns it into a start-up
+    error with a clear message.
+    """
+    if address.listen is None or address.port is None:
+        return
+    interface = _INTERFACE_RE.search(address.listen)
+    host = interface.group(1) if interface else ""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, address.port))
+        except OSError as error:
+            raise ConfigError(f"cannot listen on port {address.port}: {error.strerror}") from None
+
+
 def build_tub(certificate: bytes, address: TubAddress) -> Tub:
     """Make a Tub with the node's certificate that listens where configured."""
+    check_port_free(address)
     tub = Tub(certData=certificate)
     tub.setOption("logLocalFailures", True)
     tub.setOption("logRemoteFailures", True)

@@ -20,7 +20,6 @@ and the exit status is 1.
 import argparse
 import contextlib
 import json
-import os
 import random
 import shlex
 import signal
@@ -38,10 +37,12 @@ from typing import Any
 import attrs
 
 from grid.cli.process_group import (
+    NodeProcess,
     NodeStartError,
     ProcessGroup,
     StopRequested,
     grid_command,
+    running_recorded_pids,
     tail,
 )
 from grid.config import parse_config
@@ -136,11 +137,10 @@ def run(arguments: argparse.Namespace) -> int:
             print(tail(error.log_path), file=sys.stderr)
             raise
         finally:
-            if group.nodes:
+            if group.nodes:  # only then is the pid file ours
                 print("Stopping the local grid...", flush=True)
-            group.stop_all()
-            if (base / PIDS_FILE).is_file():
-                (base / PIDS_FILE).unlink()
+                group.stop_all()
+                (base / PIDS_FILE).unlink(missing_ok=True)
     print("Local grid stopped.", flush=True)
     return 0
 
@@ -181,14 +181,9 @@ def _run_grid(
         _start_introducer(layout, group)
     for node_dir in layout.storage_dirs:
         group.start(node_dir.name, node_dir)
-    client = group.start("client", layout.client_dir)
-    _write_pids(base, group)
-    group.wait_until(
-        lambda: _all_connected(layout),
-        what=f"all {layout.storage_nodes} storage servers connected",
-        node=client,
-        timeout=START_TIMEOUT,
-    )
+    group.start("client", layout.client_dir)
+    group.write_pid_file(base / PIDS_FILE)
+    _wait_for_storage_servers(layout, group)
     _print_banner(layout)
     while not stop.wait(1.0):
         group.check_running("the grid was running")
@@ -213,35 +208,12 @@ def existing_layout(base: Path) -> GridLayout | None:
 
 
 def _refuse_if_running(base: Path) -> None:
-    pids_path = base / PIDS_FILE
-    if not pids_path.is_file():
-        return
-    alive = [pid for pid in _recorded_pids(pids_path) if _is_alive(pid)]
+    alive = running_recorded_pids(base / PIDS_FILE)
     if alive:
         raise LocalGridError(
-            f"{pids_path} lists running processes ({', '.join(map(str, alive))}): is another "
-            "grid local running on this DIR? Stop it, or delete the file if it is stale"
+            f"{base / PIDS_FILE} lists running processes ({', '.join(map(str, alive))}): is "
+            "another grid local running on this DIR? Stop it, or delete the file if it is stale"
         )
-
-
-def _recorded_pids(pids_path: Path) -> list[int]:
-    fields = (line.split() for line in pids_path.read_text().splitlines())
-    return [int(parts[1]) for parts in fields if len(parts) == 2 and parts[1].isdigit()]
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _write_pids(base: Path, group: ProcessGroup) -> None:
-    lines = "".join(f"{node.name} {node.pid}\n" for node in group.nodes)
-    (base / PIDS_FILE).write_text(lines)
 
 
 def _choose_port(chooser: random.Random) -> int:
@@ -253,7 +225,10 @@ def _choose_port(chooser: random.Random) -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    # SO_REUSEADDR as Twisted's listeners set it: a port held only by connections
+    # in TIME_WAIT (from the previous run) is free for a node to listen on.
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, port))
         except OSError:
@@ -324,11 +299,12 @@ def _create_nodes(layout: GridLayout, web_port: int, chooser: random.Random) -> 
 def _start_introducer(layout: GridLayout, group: ProcessGroup) -> None:
     port = _configured_port(layout.introducer_dir, "tub.port")
     node = group.start("introducer", layout.introducer_dir)
+    group.write_pid_file(layout.base / PIDS_FILE)
     furl_path = layout.introducer_dir / "private" / "introducer.furl"
     group.wait_until(
         lambda: furl_path.is_file() and furl_path.stat().st_size > 0 and _port_answers(port),
         what=f"private/introducer.furl and a listener on port {port}",
-        node=node,
+        blame=lambda: node,
         timeout=START_TIMEOUT,
     )
 
@@ -358,21 +334,45 @@ def _note_ignored_options(arguments: argparse.Namespace, layout: GridLayout, por
         )
 
 
-def _all_connected(layout: GridLayout) -> bool:
-    url_path = layout.client_dir / "node.url"
+def _wait_for_storage_servers(layout: GridLayout, group: ProcessGroup) -> None:
+    """Wait until the client reports every storage node (by nickname) connected."""
+    wanted = {node_dir.name for node_dir in layout.storage_dirs}
+    connected: set[str] = set()
+
+    def all_connected() -> bool:
+        connected.clear()
+        connected.update(_connected_nicknames(layout.client_dir))
+        return wanted <= connected
+
+    def first_missing() -> NodeProcess:
+        by_name = {node.name: node for node in group.nodes}
+        missing = sorted(wanted - connected)
+        return by_name[missing[0]] if missing else by_name["client"]
+
+    group.wait_until(
+        all_connected,
+        what=f"the client to see all {len(wanted)} storage servers connected",
+        blame=first_missing,
+        timeout=START_TIMEOUT,
+    )
+
+
+def _connected_nicknames(client_dir: Path) -> set[str]:
+    """Nicknames of the servers the client's welcome page shows connected (none if unreachable)."""
     try:
-        url = url_path.read_text().strip()
+        url = (client_dir / "node.url").read_text().strip()
         with urllib.request.urlopen(url + "?t=json", timeout=5) as response:  # noqa: S310  our node's loopback URL
             welcome = json.loads(response.read())
     except (OSError, ValueError):
-        return False
+        return set()
     servers = welcome.get("servers") if isinstance(welcome, dict) else None
     if not isinstance(servers, list):
-        return False
-    connected = sum(
-        1 for s in servers if isinstance(s, dict) and s.get("connection_status") == "connected"
-    )
-    return connected >= layout.storage_nodes
+        return set()
+    return {
+        str(server.get("nickname"))
+        for server in servers
+        if isinstance(server, dict) and server.get("connection_status") == "connected"
+    }
 
 
 def _print_banner(layout: GridLayout) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from grid import __version__
-from grid.cli import create_introducer, create_node, debug, files, run_node
+from grid.cli import create_introducer, create_node, debug, files, local_grid, run_node
 from grid.cli.node_http import DEFAULT_NODE_DIRECTORY
 from grid.cli.parsing import Parser, UsageError
 from grid.errors import GridError
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_node.add_parser(commands)
     files.add_parsers(commands)
     debug.add_parser(commands)
+    local_grid.add_parser(commands)
     return parser
 
 

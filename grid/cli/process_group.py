@@ -6,7 +6,8 @@ which then stops its nodes itself. A node's stdout and stderr are appended to
 ``NODEDIR/logs/process.log``; its stdin is ``/dev/null``. Stopping sends
 SIGTERM to every group at once, waits for all of them up to one deadline, then
 SIGKILLs the groups still alive and reaps them: a :class:`ProcessGroup` stops
-exactly the processes it started, by pid, and leaves none behind. Waiting for
+exactly the processes it started, by pid, and leaves none behind; it can list
+them in a pid file of ``NAME PID`` lines. Waiting for
 readiness polls a condition and fails with :class:`NodeStartError`, naming the
 node, as soon as any node exits or the deadline passes. Time comes from an
 injected clock; the pause between polls is an injected ``pause`` (an
@@ -26,6 +27,7 @@ import attrs
 from grid.errors import GridError
 
 STOP_TIMEOUT = 15.0
+PID_FIELDS = 2
 POLL_INTERVAL = 0.2
 TAIL_LINES = 15
 
@@ -84,6 +86,25 @@ class NodeProcess:
             os.killpg(self.process.pid, signal_number)
 
 
+def running_recorded_pids(path: Path) -> list[int]:
+    """The pids in a pid file (``NAME PID`` lines) that belong to live processes."""
+    if not path.is_file():
+        return []
+    fields = (line.split() for line in path.read_text().splitlines())
+    pids = [int(parts[1]) for parts in fields if len(parts) == PID_FIELDS and parts[1].isdigit()]
+    return [pid for pid in pids if _is_alive(pid)]
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def process_log_path(node_dir: Path) -> Path:
     """Where a node started by ``grid local`` writes its stdout and stderr."""
     return node_dir / "logs" / "process.log"
@@ -122,18 +143,26 @@ class ProcessGroup:
         return next((node for node in self.nodes if node.process.poll() is not None), None)
 
     def wait_until(
-        self, condition: Callable[[], bool], *, what: str, node: NodeProcess, timeout: float
+        self,
+        condition: Callable[[], bool],
+        *,
+        what: str,
+        blame: Callable[[], NodeProcess],
+        timeout: float,
     ) -> None:
         """Poll ``condition`` until true; raise if any node exits or ``timeout`` passes.
 
-        ``pause`` returning true means a stop was requested: :class:`StopRequested`.
+        On a timeout the error names the node ``blame`` returns then. ``pause``
+        returning true means a stop was requested: :class:`StopRequested`.
         """
         deadline = self.clock() + timeout
         while not condition():
             self.check_running(f"waiting for {what}")
             if self.clock() > deadline:
+                node = blame()
                 raise NodeStartError(
-                    f"{node.name} ({node.node_dir}): no {what} within {timeout:g} s",
+                    f"{node.name} ({node.node_dir}) not ready within {timeout:g} s "
+                    f"(waited for {what})",
                     node.log_path,
                 )
             if self.pause(POLL_INTERVAL):
@@ -148,6 +177,10 @@ class ProcessGroup:
                 f"{gone.process.returncode} while {during}",
                 gone.log_path,
             )
+
+    def write_pid_file(self, path: Path) -> None:
+        """Write one ``NAME PID`` line per node started, so others can see what runs."""
+        path.write_text("".join(f"{node.name} {node.pid}\n" for node in self.nodes))
 
     def stop_all(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM every node's group, wait up to ``timeout`` in all, SIGKILL the rest, reap."""

@@ -1,5 +1,6 @@
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -146,3 +147,18 @@ def test_unknown_config_key_stops_the_node_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.count(b"\n") == 1
     assert b"expire.enabeld" in result.stderr
+
+
+def test_taken_port_stops_the_node_in_one_line(tmp_path: Path) -> None:
+    """A node whose tub port is taken exits 1 with one line naming the port."""
+    node_dir = tmp_path / "node"
+    port = create_storage_node(GRID, node_dir, "alpha")
+    with socket.socket() as squatter:
+        squatter.bind((LOOPBACK, port))
+        squatter.listen()
+        result = subprocess.run(  # noqa: S603  the project's own console script
+            [str(GRID), "run", str(node_dir)], capture_output=True, timeout=60, check=False
+        )
+    assert result.returncode == 1
+    assert result.stderr.count(b"\n") == 1
+    assert str(port).encode() in result.stderr
