@@ -91,6 +91,12 @@ class GridServer:
         self.furl = tub.registerReference(self.adapter, name=REFERENCE_NAME)
         self.tub = tub
 
+    def serving(self) -> FoolscapStorageServer:
+        """The Foolscap face of the server now running."""
+        if self.adapter is None:
+            raise LookupError(f"server {self.index} was never started")
+        return self.adapter
+
     def share_paths(self, storage_index: bytes) -> dict[int, Path]:
         """The complete share files this server holds for ``storage_index``."""
         bucket = self.layout.bucket_dir(storage_index)
@@ -110,11 +116,11 @@ def _runner() -> ThreadPoolRunner:
 
 async def _wait_until(predicate: Callable[[], bool], timeout: float) -> None:
     """Poll ``predicate`` on the reactor until it holds; TimeoutError after ``timeout``."""
-    deadline = reactor.seconds() + timeout  # type: ignore[attr-defined]
+    deadline = reactor.seconds() + timeout
     while not predicate():
-        if reactor.seconds() > deadline:  # type: ignore[attr-defined]
+        if reactor.seconds() > deadline:
             raise TimeoutError("the grid did not reach the expected state in time")
-        await deferLater(reactor, POLL_INTERVAL, lambda: None)  # type: ignore[arg-type]
+        await deferLater(reactor, POLL_INTERVAL, lambda: None)
 
 
 @attrs.define

@@ -185,15 +185,18 @@ class _RandomReads(_ServerStandIn):
         return {shnum: _RandomReader(shnum) for shnum in held}
 
 
-class _HangingReader(_RandomReader):
+class _HangingReader(Referenceable):  # type: ignore[misc]
     def remote_read(self, offset: int, length: int) -> "Deferred[bytes]":
         return Deferred()
+
+    def remote_advise_corrupt_share(self, reason: bytes) -> None:
+        """Ignore the advice."""
 
 
 class _HangingReads(_ServerStandIn):
     def remote_get_buckets(self, storage_index: bytes) -> Any:
         held = self.real.remote_get_buckets(storage_index)
-        return {shnum: _HangingReader(shnum) for shnum in held}
+        return dict.fromkeys(held, _HangingReader())
 
 
 class _HangingBuckets(_ServerStandIn):
@@ -211,7 +214,7 @@ def test_hostile_servers_do_not_stop_a_download(
     data = sample_plaintext(b"hostile-" + stand_in.__name__.encode(), 2 * SEGMENT + 9)
     cap = _chk_cap(grid.upload(data, SMALL_SEGMENTS).cap)
     hostile = {
-        index: stand_in(grid.servers[index].adapter)
+        index: stand_in(grid.servers[index].serving())
         for index in grid.permuted_indexes(cap.storage_index)[:3]
     }
     with grid.substitute_broker(hostile) as broker:
@@ -278,7 +281,7 @@ def test_disk_full_mid_upload(grid: InProcessGrid, failing: int, happy: bool) ->
         for path in server.share_paths(storage_index).values():
             path.unlink()
     broken = grid.permuted_indexes(storage_index)[:failing]
-    hostile = {index: _DiskFillsUp(grid.servers[index].adapter) for index in broken}
+    hostile = {index: _DiskFillsUp(grid.servers[index].serving()) for index in broken}
     with grid.substitute_broker(hostile) as broker:
         if happy:
             result = grid.upload(data, SMALL_SEGMENTS, broker, SMALL_WRITES)
