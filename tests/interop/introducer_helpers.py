@@ -28,6 +28,7 @@ from tests.interop.tahoe_nodes import (
     read_storage_server_info,
     run_command,
     wait_for,
+    wait_until_serving,
 )
 
 WEB_TIMEOUT = 10.0
@@ -129,25 +130,8 @@ def start_storage_nodes_joining(
         node = supervisor.start(nickname, [str(program), "run", str(node_dir)], node_dir)
         started.append((node, port))
     for node, port in started:
-        _wait_until_serving(node, port)
+        wait_until_serving(node, port)
     return [read_storage_server_info(node.node_dir, node.name) for node, _ in started]
-
-
-def _wait_until_serving(node: NodeProcess, port: int) -> None:
-    """Wait until a storage node serves its FURL and has written its identity files."""
-    furl_file = node.node_dir / "private" / "storage.furl"
-    wait_for(
-        lambda: furl_file.exists() and furl_file.stat().st_size > 0 and port_answers(port),
-        what=f"private/storage.furl and a listener on port {port}",
-        node=node,
-    )
-    wait_for(
-        lambda: all(
-            (node.node_dir / name).exists() for name in ("node.pubkey", "permutation-seed")
-        ),
-        what="node.pubkey and permutation-seed",
-        node=node,
-    )
 
 
 def start_tahoe_client_joining(

@@ -274,11 +274,12 @@ def start_storage_nodes(
         node = supervisor.start(nickname, [str(program), "run", str(node_dir)], node_dir)
         started.append((node, port))
     for node, port in started:
-        _wait_until_serving(node, port)
+        wait_until_serving(node, port)
     return [read_storage_server_info(node.node_dir, node.name) for node, _ in started]
 
 
-def _wait_until_serving(node: NodeProcess, port: int) -> None:
+def wait_until_serving(node: NodeProcess, port: int) -> None:
+    """Wait until a storage node serves its FURL and has written its identity files."""
     furl_file = node.node_dir / "private" / "storage.furl"
     wait_for(
         lambda: furl_file.exists() and furl_file.stat().st_size > 0 and port_answers(port),
