@@ -45,7 +45,7 @@ class UploadTuning:
     """Windows, batch size and time limits: they change speed and memory, never the cap."""
 
     segments_ahead: int = attrs.field(default=3, validator=attrs.validators.gt(0))
-    writes_in_flight: int = attrs.field(default=8, validator=attrs.validators.gt(0))
+    writes_in_flight: int = attrs.field(default=4, validator=attrs.validators.gt(0))
     write_batch_size: int = attrs.field(default=1_000_000, validator=attrs.validators.gt(0))
     hash_chunk_size: int = attrs.field(default=1024 * 1024, validator=attrs.validators.gt(0))
     query_timeout: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
