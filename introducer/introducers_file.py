@@ -12,10 +12,9 @@ FURLs must be ``pb://`` strings. Every problem raises
 
 from pathlib import Path
 
-import yaml
-
 from grid.config import NodeConfig
 from grid.errors import ConfigError
+from introducer.yaml_files import read_node_file, yaml_section
 
 INTRODUCERS_FILE = Path("private") / "introducers.yaml"
 DEFAULT_PETNAME = "default"
@@ -26,12 +25,7 @@ _FORBIDDEN_IN_PETNAME = frozenset("/\\\0")
 def load_introducers(node_dir: Path, config: NodeConfig) -> dict[str, str]:
     """Petname → introducer FURL, from ``introducers.yaml`` and ``tahoe.cfg``."""
     path = node_dir / INTRODUCERS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = ""
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read: {error}") from None
+    text = read_node_file(path)
     try:
         introducers = parse_introducers(text)
     except ConfigError as error:
@@ -49,19 +43,9 @@ def load_introducers(node_dir: Path, config: NodeConfig) -> dict[str, str]:
 
 def parse_introducers(text: str) -> dict[str, str]:
     """Parse ``introducers.yaml`` text; raise ConfigError if it is not the expected shape."""
-    try:
-        document = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as error:
-        raise ConfigError(f"not valid YAML: {str(error).splitlines()[0]}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigError("must be a YAML mapping with an 'introducers' key")
-    entries = document.get("introducers")
+    entries = yaml_section(text, "introducers", "petnames to {furl: ...} entries")
     if entries is None:
         return {}
-    if not isinstance(entries, dict):
-        raise ConfigError("'introducers' must map petnames to {furl: ...} entries")
     introducers: dict[str, str] = {}
     for petname, entry in entries.items():
         if not isinstance(petname, str) or not petname or _FORBIDDEN_IN_PETNAME & set(petname):

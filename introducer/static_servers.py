@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from grid.errors import ConfigError
+from introducer.yaml_files import read_node_file, yaml_section
 
 SERVERS_FILE = Path("private") / "servers.yaml"
 
@@ -24,12 +23,7 @@ SERVERS_FILE = Path("private") / "servers.yaml"
 def load_static_servers(node_dir: Path) -> dict[str, Mapping[str, Any]]:
     """Server id → entry (``{ann: {...}, …}``) from ``private/servers.yaml``."""
     path = node_dir / SERVERS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot be read: {error}") from None
+    text = read_node_file(path)
     try:
         return parse_static_servers(text)
     except ConfigError as error:
@@ -38,19 +32,9 @@ def load_static_servers(node_dir: Path) -> dict[str, Mapping[str, Any]]:
 
 def parse_static_servers(text: str) -> dict[str, Mapping[str, Any]]:
     """Parse ``servers.yaml`` text; raise ConfigError if it is not the expected shape."""
-    try:
-        document = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as error:
-        raise ConfigError(f"not valid YAML: {str(error).splitlines()[0]}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise ConfigError("must be a YAML mapping with a 'storage' key")
-    storage = document.get("storage")
+    storage = yaml_section(text, "storage", "server ids to {ann: {...}} entries")
     if storage is None:
         return {}
-    if not isinstance(storage, dict):
-        raise ConfigError("'storage' must map server ids to {ann: {...}} entries")
     servers: dict[str, Mapping[str, Any]] = {}
     for server_id, entry in storage.items():
         if not isinstance(server_id, str) or not server_id:
