@@ -39,6 +39,7 @@ quick: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.encode_chk
 	$(BIN)/python -m benchmarks.storage_foolscap
+	$(BIN)/python -m benchmarks.local_grid
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -113,7 +113,7 @@ def _loopback_peer(connection: Connection) -> None:
 
 
 @contextlib.contextmanager
-def _loopback_peer_process() -> Iterator[int]:
+def loopback_peer_process() -> Iterator[int]:
     """Run :func:`_loopback_peer` in a fresh process; yield its port; stop it by its pid."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -129,7 +129,7 @@ def _loopback_peer_process() -> Iterator[int]:
         process.join()
 
 
-def _tcp_bulk(port: int, chunks: list[bytes]) -> float:
+def tcp_bulk(port: int, chunks: list[bytes]) -> float:
     """Send the chunks to the sink and wait for its count; return MB/s."""
     size = sum(map(len, chunks))
     with socket.create_connection((LOOPBACK, port)) as sock:
@@ -199,17 +199,18 @@ def _disk_updates(directory: Path, count: int) -> float:
     return count / elapsed
 
 
-def _random_chunks(mib: int) -> list[bytes]:
+def random_chunks(mib: int) -> list[bytes]:
+    """Return ``mib`` fresh random 1 MiB chunks."""
     return [os.urandom(CHUNK) for _ in range(mib)]
 
 
 def measure_building_blocks(options: argparse.Namespace, scratch: Path) -> list[Figure]:
     """Loopback TCP and disk rates, each the median of ``options.runs`` runs."""
     runs, mib = options.runs, options.mib
-    with _loopback_peer_process() as port:
-        tcp_bulk = [_tcp_bulk(port, _random_chunks(2 * mib)) for _ in range(runs)]
+    with loopback_peer_process() as port:
+        tcp_bulk = [tcp_bulk(port, random_chunks(2 * mib)) for _ in range(runs)]
         round_trips = [_tcp_round_trips(port, 10 * options.ops) for _ in range(runs)]
-    disk_bulk = [_disk_bulk(scratch, _random_chunks(mib)) for _ in range(runs)]
+    disk_bulk = [_disk_bulk(scratch, random_chunks(mib)) for _ in range(runs)]
     updates = [_disk_updates(scratch, options.ops) for _ in range(runs)]
     return [
         Figure(TCP_BULK, statistics.median(tcp_bulk), "MB/s", building_block=True),
@@ -355,7 +356,7 @@ async def _timed(action: Awaitable[object]) -> float:
 
 async def _immutable_run(server: Any, canary: Any, mib: int) -> dict[str, float]:
     """One run of uploads and downloads per window over fresh data; MB/s by name."""
-    chunks = _random_chunks(mib)
+    chunks = random_chunks(mib)
     per_bucket = mib // BUCKETS
     buckets = [chunks[b * per_bucket : (b + 1) * per_bucket] for b in range(BUCKETS)]
     expected = {shnum: b"".join(bucket) for shnum, bucket in enumerate(buckets)}
