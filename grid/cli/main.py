@@ -3,17 +3,20 @@
 Rules: every failure the user can cause ends as one line on stderr and a
 non-zero exit (2 for bad arguments, 1 for anything else), never a
 traceback. Subcommand modules register themselves through ``add_parser``
-functions and return an exit status.
+(or ``add_parsers``) functions and return an exit status. Only the module
+of the command being run is imported (the others get a one-line stub for
+``--help``), so ``grid --version`` and the file commands start fast instead
+of loading Twisted and Foolscap.
 """
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from grid import __version__
-from grid.cli import create_introducer, create_node, debug, files, local_grid, run_node
 from grid.cli.node_http import DEFAULT_NODE_DIRECTORY
 from grid.cli.parsing import Parser, UsageError
 from grid.errors import GridError
@@ -21,9 +24,32 @@ from grid.errors import GridError
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "create-node": ("grid.cli.create_node", "create a node directory (storage and client)"),
+    "create-client": ("grid.cli.create_node", "create a client node (no storage)"),
+    "create-introducer": ("grid.cli.create_introducer", "create an introducer node directory"),
+    "run": ("grid.cli.run_node", "run a node in the foreground"),
+    "local": ("grid.cli.local_grid", "run a local grid: introducer, storage nodes, client"),
+    "put": ("grid.cli.files", "upload a file; print its cap"),
+    "get": ("grid.cli.files", "download a file by its cap"),
+    "debug": ("grid.cli.debug", "look inside caps and shares"),
+}
+_OPTIONS_WITH_VALUES = frozenset({"-d", "--node-directory", "--node-url"})
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser for the whole ``grid`` command."""
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv`` (the first word that is not an option or its value)."""
+    words = iter(argv)
+    for word in words:
+        if word in _OPTIONS_WITH_VALUES:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Return the parser for the ``grid`` command, loading the module ``argv`` asks for."""
     parser = Parser(prog="grid", description="Use and run a Tahoe-LAFS compatible grid.")
     parser.add_argument("-V", "--version", action="version", version=f"grid {__version__}")
     parser.add_argument(
@@ -38,20 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
-    create_node.add_parsers(commands)
-    create_introducer.add_parser(commands)
-    run_node.add_parser(commands)
-    files.add_parsers(commands)
-    debug.add_parser(commands)
-    local_grid.add_parser(commands)
+    wanted = _command_named(argv)
+    if wanted in COMMANDS:
+        module = importlib.import_module(COMMANDS[wanted][0])
+        register = getattr(module, "add_parsers", None) or module.add_parser
+        register(commands)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in commands.choices:
+            commands.add_parser(name, help=help_text)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
     try:
-        arguments = parser.parse_args(argv)
+        arguments = parser.parse_args(words)
         handler: Callable[[argparse.Namespace], int] = arguments.handler
         return handler(arguments)
     except UsageError as error:

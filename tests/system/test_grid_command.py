@@ -71,3 +71,18 @@ def test_dump_share_of_a_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.count(b"\n") == 1
     assert b"Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["put", "--help"], ["get", "--help"]])
+def test_light_commands_do_not_load_twisted(argv: list[str]) -> None:
+    """Version and file commands start without importing Twisted or Foolscap."""
+    probe = (
+        "import sys\n"
+        "from grid.cli.main import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('twisted', 'foolscap')))\n"
+    )
+    result = subprocess.run(  # noqa: S603  the test's own interpreter
+        [sys.executable, "-c", probe], capture_output=True, timeout=60, check=True
+    )
+    assert result.stdout.decode().strip().splitlines()[-1] == "[]"
