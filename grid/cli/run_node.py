@@ -18,6 +18,7 @@ from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
 
 from client.node import ClientNodeService
 from client.web.gateway import build_gateway
+from grid.cli.memory import tune_allocator
 from grid.cli.parsing import UsageError
 from grid.config import NodeConfig, parse_config
 from grid.errors import ConfigError, GridError
@@ -57,6 +58,7 @@ def run(arguments: argparse.Namespace) -> int:
     node_dir: Path = arguments.node_dir.resolve()
     config = load_config(node_dir)
     identity = load_node_identity(node_dir)
+    tune_allocator()
     from twisted.internet import reactor  # noqa: PLC0415  installing the reactor is the run's job
 
     services: list[IntroducerNodeService | StorageNodeService | ClientNodeService] = []
