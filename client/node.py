@@ -32,6 +32,7 @@ from introducer.client import IntroducerClient
 from introducer.introducers_file import load_introducers
 from introducer.node_identity import NodeIdentity
 from introducer.static_servers import load_static_servers
+from introducer.tub import TubAddress, check_port_free
 
 log = Logger()
 
@@ -111,6 +112,7 @@ class ClientNodeService(MultiService):
         web_port = (self.config.get("node", "web.port") or "").strip()
         if not web_port:
             return
+        check_port_free(TubAddress(web_port, None))
         endpoint = serverFromString(self._reactor, web_port)  # type: ignore[no-untyped-call]
         site = Site(self._gateway(self), logFormatter=access_log_line)  # type: ignore[no-untyped-call]
         endpoint.listen(site).addCallbacks(self._web_listening, self._web_failed)

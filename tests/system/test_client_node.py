@@ -1,4 +1,5 @@
 import json
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -92,3 +93,26 @@ def test_client_finds_storage_nodes_through_introducer(
     assert facts["introducers"]["statuses"][0].startswith("Connected to")
     assert {server["version"] for server in facts["servers"]} == {"grid/0.1.0"}
     assert (client_dir / "private" / "introducer_default_cache.yaml").exists()
+
+
+def test_taken_web_port_stops_the_client_in_one_line(tmp_path: Path) -> None:
+    """A client whose web port is taken exits 1 with one line naming the port."""
+    web_port = free_port()
+    client_dir = tmp_path / "client"
+    grid(
+        "create-client",
+        "--listen",
+        "none",
+        "--webport",
+        f"tcp:{web_port}:interface={LOOPBACK}",
+        str(client_dir),
+    )
+    with socket.socket() as squatter:
+        squatter.bind((LOOPBACK, web_port))
+        squatter.listen()
+        result = subprocess.run(  # noqa: S603  our own console script
+            [str(GRID), "run", str(client_dir)], capture_output=True, timeout=60, check=False
+        )
+    assert result.returncode == 1
+    assert result.stderr.count(b"\n") == 1
+    assert str(web_port).encode() in result.stderr
