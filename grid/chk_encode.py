@@ -27,7 +27,7 @@ from grid.formats.immutable_share import (
     pack_uri_extension_field,
     plan_share_layout,
 )
-from grid.formats.uri_extension import UriExtension, pack_uri_extension
+from grid.formats.uri_extension import UriExtension, make_uri_extension, pack_uri_extension
 from grid.hashing import (
     HASH_SIZE,
     KEY_SIZE,
@@ -184,20 +184,15 @@ class ChkEncoder:
 
     def _uri_extension(self, share_root: bytes, crypttext_tree: list[bytes]) -> UriExtension:
         plan = self.plan
-        crypttext_root = crypttext_tree[0] if crypttext_tree else b"\x00" * HASH_SIZE
-        crypttext_hash = self._crypttext.digest() if crypttext_tree else b"\x00" * HASH_SIZE
-        return UriExtension(
-            codec_name="crs",
-            codec_params=plan.codec_params(),
-            tail_codec_params=plan.tail_codec_params(),
-            crypttext_hash=crypttext_hash,
-            crypttext_root_hash=crypttext_root,
+        placeholder = b"\x00" * HASH_SIZE
+        return make_uri_extension(
+            size=plan.size,
+            segment_size=plan.segment_size,
             needed_shares=plan.needed,
             total_shares=plan.total,
-            num_segments=plan.num_segments,
-            segment_size=plan.segment_size,
+            crypttext_hash=self._crypttext.digest() if crypttext_tree else placeholder,
+            crypttext_root_hash=crypttext_tree[0] if crypttext_tree else placeholder,
             share_root_hash=share_root,
-            size=plan.size,
         )
 
 

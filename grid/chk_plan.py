@@ -77,11 +77,3 @@ class ChkPlan:
         """Return the plaintext byte range ``[start, end)`` of segment ``index``."""
         start = index * self.segment_size
         return start, min(start + self.segment_size, self.size)
-
-    def codec_params(self) -> str:
-        """The UEB's ``codec_params`` text: ``segment_size-k-N``."""
-        return f"{self.segment_size}-{self.needed}-{self.total}"
-
-    def tail_codec_params(self) -> str:
-        """The UEB's ``tail_codec_params`` text: ``padded_tail-k-N``."""
-        return f"{self.padded_tail_size}-{self.needed}-{self.total}"

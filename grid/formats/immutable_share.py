@@ -35,6 +35,7 @@ import attrs
 
 from grid.errors import EncodingParametersError, ShareFormatError
 from grid.hashing import HASH_SIZE
+from grid.hashtree import tree_node_count
 
 SHARE_HASH_ENTRY = struct.Struct(">H32s")
 _VERSION_FIELD = struct.Struct(">L")
@@ -63,12 +64,6 @@ def _layout_version(version: int) -> LayoutVersion:
     if row is None:
         raise ShareFormatError(f"unknown immutable share layout version {version}")
     return row
-
-
-def _tree_region_size(num_leaves: int) -> int:
-    """Bytes of a whole Merkle tree over ``num_leaves`` leaves (P = 1 for <= 1 leaf)."""
-    power = 1 << max(num_leaves - 1, 0).bit_length()
-    return (2 * power - 1) * HASH_SIZE
 
 
 def _is_tree_region_size(size: int) -> bool:
@@ -229,7 +224,7 @@ def plan_share_layout(
         raise ShareFormatError(
             f"cannot plan {num_share_hashes} share hashes, {num_segments} segments"
         )
-    tree_size = _tree_region_size(num_segments)
+    tree_size = tree_node_count(num_segments) * HASH_SIZE
     chosen = version
     if chosen is None:
         v1_end = LAYOUT_VERSIONS[1].header_size + data_size + 3 * tree_size
