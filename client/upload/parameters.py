@@ -45,8 +45,8 @@ class UploadTuning:
     """Windows, batch size and time limits: they change speed and memory, never the cap."""
 
     segments_ahead: int = attrs.field(default=3, validator=attrs.validators.gt(0))
-    writes_in_flight: int = attrs.field(default=4, validator=attrs.validators.gt(0))
-    write_batch_size: int = attrs.field(default=1_000_000, validator=attrs.validators.gt(0))
+    writes_in_flight: int = attrs.field(default=2, validator=attrs.validators.gt(0))
+    write_batch_size: int = attrs.field(default=250_000, validator=attrs.validators.gt(0))
     hash_chunk_size: int = attrs.field(default=1024 * 1024, validator=attrs.validators.gt(0))
     query_timeout: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
     write_timeout: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))
