@@ -3,9 +3,13 @@
 Rules (Tahoe-LAFS 1.20): the candidates are the first 2N servers in
 permuted order. Each is asked ``get_buckets`` within a time limit to learn
 the shares it already holds; a server that fails or does not answer in time
-takes no further part. A server that answered is writable when its
+takes no further part. A server is writable when its
 ``maximum-immutable-share-size`` is at least the exact allocated size.
-:func:`grid.placement.place_shares` then says which new shares go where;
+So that a new file costs one round trip, the first ``allocate_buckets``
+calls go out together with the ``get_buckets`` calls, placed as if no
+server held anything; once both are answered, every allocated bucket for a
+share some server already holds is aborted, so a held share is never sent
+again. :func:`grid.placement.place_shares` then says which new shares go where;
 each chosen server is asked ``allocate_buckets`` with its own lease secrets
 (the first call to a writable server also names the shares it holds, which
 renews their leases). Shares a server neither holds nor allocates were
@@ -58,6 +62,9 @@ class ServerSelection:
 def placed_share_count(placements: Mapping[str, Set[int]]) -> int:
     """How many distinct share numbers the placements hold."""
     return len(set().union(*placements.values())) if placements else 0
+
+
+_Allocation = tuple[Set[int], Mapping[int, BucketWriter]]
 
 
 class _Selector:
@@ -114,7 +121,8 @@ class _Selector:
         self.writable.discard(server.server_id)
         abort_buckets(server.name, self.buckets.pop(server.server_id, {}))
 
-    async def ask_holdings(self) -> None:
+    async def first_round(self) -> None:
+        """Ask every candidate what it holds while allocating the placement for a new file."""
         asking = {
             server.server_id: within(
                 server.get_buckets(self.storage_index),
@@ -124,6 +132,27 @@ class _Selector:
             )
             for server in self.candidates
         }
+        writable = [
+            server.server_id
+            for server in self.candidates
+            if server.maximum_immutable_share_size >= self.allocated_size
+        ]
+        plan = place_shares(
+            total_shares=self.total_shares,
+            servers=[server.server_id for server in self.candidates],
+            writable=frozenset(writable),
+            existing={},
+            happy=self.happy,
+        )
+        by_id = {server.server_id: server for server in self.candidates}
+        allocating = self.send_allocations(
+            by_id,
+            {
+                server_id: frozenset(shares)
+                for server_id, shares in plan.assignments.items()
+                if shares and server_id in writable
+            },
+        )
         for server in self.candidates:
             try:
                 held = await asking[server.server_id]
@@ -133,8 +162,17 @@ class _Selector:
             self.answered += 1
             self.usable[server.server_id] = server
             self.held[server.server_id] = self.valid_shares(held)
-            if server.maximum_immutable_share_size >= self.allocated_size:
+            if server.server_id in writable:
                 self.writable.add(server.server_id)
+        await self.take_answers(allocating)
+        self.abort_redundant()
+
+    def abort_redundant(self) -> None:
+        """Abort every allocated bucket for a share that some server already holds."""
+        held_anywhere = frozenset[int]().union(*self.held.values())
+        for server_id, buckets in self.buckets.items():
+            redundant = {shnum: buckets.pop(shnum) for shnum in held_anywhere & set(buckets)}
+            abort_buckets(self.usable[server_id].name, redundant)
 
     def requests(self) -> dict[str, frozenset[int]]:
         """Ask placement where new shares go; return what to ask each server for."""
@@ -158,31 +196,54 @@ class _Selector:
 
     async def allocate(self, wanted: Mapping[str, frozenset[int]]) -> bool:
         """Ask each server for its shares; return whether every share asked for was placed."""
-        asking: dict[str, Deferred[tuple[Set[int], Mapping[int, BucketWriter]]]] = {}
+        return await self.take_answers(self.send_allocations(self.usable, wanted))
+
+    def send_allocations(
+        self, servers: Mapping[str, UploadServer], wanted: Mapping[str, frozenset[int]]
+    ) -> dict[str, tuple[frozenset[int], "Deferred[_Allocation]"]]:
+        """Send ``allocate_buckets`` for ``wanted`` shares; the answers are not awaited."""
+        asking: dict[str, tuple[frozenset[int], Deferred[_Allocation]]] = {}
         for server_id, shnums in wanted.items():
-            server = self.usable[server_id]
+            server = servers[server_id]
             renew_secret, cancel_secret = lease_secrets(
                 self.lease_secret, self.storage_index, server.lease_seed
             )
-            asking[server_id] = within(
-                server.allocate_buckets(
-                    self.storage_index, renew_secret, cancel_secret, shnums, self.allocated_size
+            asking[server_id] = (
+                shnums,
+                within(
+                    server.allocate_buckets(
+                        self.storage_index, renew_secret, cancel_secret, shnums, self.allocated_size
+                    ),
+                    self.timeout,
+                    self.clock,
+                    f"{server.name}: allocate_buckets",
                 ),
-                self.timeout,
-                self.clock,
-                f"{server.name}: allocate_buckets",
             )
+        return asking
+
+    async def take_answers(
+        self, asking: Mapping[str, tuple[frozenset[int], "Deferred[_Allocation]"]]
+    ) -> bool:
+        """Record allocation answers; return whether every share asked for was placed.
+
+        An answer from a server dropped meanwhile only has its buckets aborted.
+        """
         complete = True
-        for server_id, answer in asking.items():
-            server = self.usable[server_id]
+        for server_id, (shnums, answer) in asking.items():
             try:
                 alreadygot, writers = await answer
             except Exception as error:  # noqa: BLE001  one server's failure only drops that server
-                self.drop(server, error)
+                if server_id in self.usable:
+                    self.drop(self.usable[server_id], error)
+                complete = False
+                continue
+            server = self.usable.get(server_id)
+            if server is None:
+                abort_buckets(server_id, writers)
                 complete = False
                 continue
             self.leased.add(server_id)
-            complete = self.take_answer(server, wanted[server_id], alreadygot, writers) and complete
+            complete = self.take_answer(server, shnums, alreadygot, writers) and complete
         return complete
 
     def take_answer(
@@ -262,7 +323,7 @@ async def select_servers(
         clock=clock,
         timeout=timeout,
     )
-    await selector.ask_holdings()
+    await selector.first_round()
     while selector.writable:
         wanted = selector.requests()
         if not wanted or await selector.allocate(wanted):

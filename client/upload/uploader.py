@@ -183,11 +183,14 @@ async def upload_chk(
         ),
     )
     _log.info(
-        "upload.done size=%d servers=%d happiness=%d pushed=%d",
+        "upload.done size=%d servers=%d happiness=%d pushed=%d key=%.3fs select=%.3fs push=%.3fs",
         plan.size,
         len(result.servers_used),
         result.happiness,
         result.pushed_shares,
+        result.timings.key,
+        result.timings.server_selection,
+        result.timings.encode_and_push,
     )
     return result
 

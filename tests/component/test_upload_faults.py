@@ -73,11 +73,14 @@ def test_read_only_servers_keep_their_shares_and_get_no_allocations() -> None:
 
 
 def test_servers_failing_get_buckets_take_no_part() -> None:
-    """A server whose get_buckets fails is left out; the upload uses the others."""
+    """A server whose get_buckets fails is left out: its first-round buckets are aborted."""
     servers = [*make_servers(2, faults={"get_buckets": "error"}), *make_servers(12)[2:]]
     result = upload(DATA, servers)
     assert result.happiness == 10
-    assert all(server.allocations == [] for server in servers[:2])
+    assert not result.servers_used & {server.server_id for server in servers[:2]}
+    for server in servers[:2]:
+        assert all(bucket.aborted and not bucket.closed for bucket in server.buckets)
+        assert server.shares.get(result.storage_index or b"", {}) == {}
 
 
 def test_hung_server_is_given_up_after_the_query_timeout() -> None:
@@ -91,7 +94,8 @@ def test_hung_server_is_given_up_after_the_query_timeout() -> None:
     clock.advance(0.1)
     result = outcome(deferred)
     assert result.happiness == 10
-    assert servers[0].allocations == []
+    assert servers[0].server_id not in result.servers_used
+    assert all(bucket.aborted and not bucket.closed for bucket in servers[0].buckets)
 
 
 def test_hung_servers_can_make_an_upload_unhappy() -> None:
@@ -235,3 +239,33 @@ def test_reading_stops_while_servers_are_slow() -> None:
         for server in servers:
             server.land_writes()
     assert len(source.reads) == 1 + 100
+
+
+def test_a_new_file_is_allocated_without_waiting_for_get_buckets() -> None:
+    """The first allocate_buckets calls go out before any get_buckets answer: one round trip."""
+    clock = Clock()
+    servers = make_servers(10, faults={"get_buckets": "hang"})
+    deferred = start_upload(DATA, servers, clock=clock)
+    assert [len(server.allocations) for server in servers] == [1] * 10
+    clock.advance(15)
+    with pytest.raises(UploadUnhappinessError):
+        outcome(deferred)
+    assert all(bucket.aborted for server in servers for bucket in server.buckets)
+
+
+def test_first_round_buckets_for_shares_held_elsewhere_are_aborted() -> None:
+    """Shares another server holds are not sent again, though the first round allocated them."""
+    servers = make_servers(12)
+    first = upload(DATA, servers[:10])
+    storage_index = first.storage_index or b""
+    moved = servers[0].shares.pop(storage_index)
+    servers[11].shares[storage_index] = moved
+    earlier = len(servers[0].buckets)
+    second = upload(DATA, servers)
+    assert second.cap == first.cap
+    assert second.pushed_shares == 0
+    assert second.happiness == 10
+    first_round = servers[0].buckets[earlier:]
+    assert first_round
+    assert all(bucket.aborted and not bucket.closed for bucket in first_round)
+    assert decoded(second, servers) == DATA
