@@ -1,4 +1,4 @@
-"""What a client node does with files: upload and download immutable files.
+"""What a client node does with immutable files: upload, download, check and repair.
 
 Rules: encoding parameters come from ``[client] shares.needed / shares.happy
 / shares.total`` and ``shares._max_immutable_segment_size_for_testing``;
@@ -11,6 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from client.check import (
+    CheckAndRepairResults,
+    CheckResults,
+    check_and_repair_chk,
+    check_chk,
+    check_servers,
+)
 from client.download.downloader import Consumer, download_chk
 from client.download.servers import ConnectionStorageServer
 from client.storage_broker import StorageBroker
@@ -20,7 +27,7 @@ from client.upload.plaintext_source import PlaintextSource
 from client.upload.remote_server import broker_upload_servers
 from client.upload.uploader import UploadResult, upload_chk
 from grid.base32 import a2b
-from grid.caps import CHKReadCap, LiteralCap
+from grid.caps import CHKReadCap, CHKVerifyCap, LiteralCap
 from grid.chk_plan import DEFAULT_MAX_SEGMENT_SIZE
 from grid.config import NodeConfig
 from grid.errors import ConfigError, EncodingError
@@ -61,6 +68,16 @@ class FileService:
         self._lease_secret = _read_secret(node_dir / "private" / "secret")
         self._runner = ThreadPoolRunner(reactor, reactor.getThreadPool())
 
+    @property
+    def runner(self) -> ThreadPoolRunner:
+        """The runner CPU work goes to (the reactor's thread pool)."""
+        return self._runner
+
+    @property
+    def lease_secret(self) -> bytes:
+        """The node's lease secret (``private/secret``)."""
+        return self._lease_secret
+
     async def upload(self, source: PlaintextSource, *, convergent: bool = True) -> UploadResult:
         """Upload an immutable file; return its cap and where its shares went."""
         return await upload_chk(
@@ -97,4 +114,23 @@ class FileService:
         ]
         await download_chk(
             cap, servers, clock=self._reactor, consumer=consumer, offset=offset, length=length
+        )
+
+    async def check(self, cap: CHKReadCap | CHKVerifyCap, *, verify: bool) -> CheckResults:
+        """Which shares of the file exist where (``verify``: and which are good)."""
+        servers = check_servers(self._broker, cap.storage_index)
+        return await check_chk(cap, servers, clock=self._reactor, verify=verify)
+
+    async def check_and_repair(
+        self, cap: CHKReadCap | CHKVerifyCap, *, verify: bool
+    ) -> CheckAndRepairResults:
+        """Check the file, and repair it if it is not healthy."""
+        return await check_and_repair_chk(
+            cap,
+            check_servers(self._broker, cap.storage_index),
+            broker_upload_servers(self._broker)(cap.storage_index),
+            lease_secret=self._lease_secret,
+            clock=self._reactor,
+            runner=self._runner,
+            verify=verify,
         )

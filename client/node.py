@@ -23,10 +23,15 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from client.file_service import FileService
+from client.mutable.key_pool import KeyPool
+from client.mutable.service import MutableService
+from client.node_maker import NodeMaker
 from client.storage_broker import StorageBroker
 from client.web.access_log import access_log_line
 from grid import __version__
+from grid.caps import MutableFormat
 from grid.config import NodeConfig
+from grid.errors import ConfigError
 from introducer.cache import AnnouncementCache, cache_path
 from introducer.client import IntroducerClient
 from introducer.introducers_file import load_introducers
@@ -37,6 +42,17 @@ from introducer.tub import TubAddress, check_port_free
 log = Logger()
 
 GatewayFactory = Callable[["ClientNodeService"], Resource]
+
+
+def default_mutable_format(config: NodeConfig) -> MutableFormat:
+    """``[client] mutable.format``: SDMF (the default, as in Tahoe-LAFS) or MDMF."""
+    value = (config.get("client", "mutable.format") or "sdmf").strip().upper()
+    try:
+        return MutableFormat[value]
+    except KeyError:
+        raise ConfigError(
+            f"[client] mutable.format must be sdmf or mdmf, not {value.lower()!r}"
+        ) from None
 
 
 class ClientNodeService(MultiService):
@@ -61,6 +77,8 @@ class ClientNodeService(MultiService):
         self.tub: Any = None
         self.broker: StorageBroker | None = None
         self.files: FileService | None = None
+        self.node_maker: NodeMaker | None = None
+        self._key_pool: KeyPool | None = None
         self.introducer_clients: list[IntroducerClient] = []
         self._web_port: Any = None
 
@@ -77,7 +95,21 @@ class ClientNodeService(MultiService):
         broker = StorageBroker(tub, self.reactor, preferred=preferred)
         broker.add_static_servers(load_static_servers(self.node_dir))
         self.broker = broker
-        self.files = FileService(self.node_dir, self.config, broker, self._reactor)
+        files = FileService(self.node_dir, self.config, broker, self._reactor)
+        self.files = files
+        self._key_pool = KeyPool(files.runner, self.reactor)
+        mutable = MutableService(
+            broker,
+            self.reactor,
+            files.runner,
+            needed=files.parameters.needed,
+            total=files.parameters.total,
+            lease_secret=files.lease_secret,
+            key_pool=self._key_pool,
+        )
+        self.node_maker = NodeMaker(
+            files, mutable, default_mutable_format=default_mutable_format(self.config)
+        )
         nickname = self.config.get("node", "nickname") or ""
         for petname, furl in load_introducers(self.node_dir, self.config).items():
             client = IntroducerClient(
@@ -95,6 +127,7 @@ class ClientNodeService(MultiService):
         broker.start()
         for client in self.introducer_clients:
             client.start()
+        self._key_pool.start()
         self._start_gateway()
         super().startService()  # type: ignore[no-untyped-call]
 
@@ -104,6 +137,8 @@ class ClientNodeService(MultiService):
             client.stop()
         if self.broker is not None:
             self.broker.stop()
+        if self._key_pool is not None:
+            self._key_pool.stop()
         if self._web_port is not None:
             self._web_port.stopListening()
         return super().stopService()  # type: ignore[no-untyped-call]

@@ -1,0 +1,147 @@
+"""``/uri/$FILECAP``: one file of any kind — read it, describe it, change it, check it.
+
+Rules (Tahoe-LAFS 1.20's web API for files):
+
+- ``GET`` streams the verified bytes (one ``Range`` honoured: 206, or 416
+  past the end); ``HEAD`` sends the same headers; ``?t=json`` describes the
+  file as ``["filenode", {...}]``; ``?t=uri`` and ``?t=readonly-uri`` give
+  the caps as text.
+- ``PUT`` replaces a mutable file's contents with the body; with
+  ``?offset=N`` it writes the body at N (MDMF rewrites only the segments
+  it touches). An immutable file, or a mutable one opened read-only,
+  refuses with 400 or 403.
+- ``POST ?t=check`` checks a CHK or LIT file (``verify=true`` reads every
+  share, ``repair=true`` repairs it) and answers Tahoe's JSON results
+  (``output=JSON``) or a one-line summary.
+"""
+
+from typing import Any
+
+from twisted.web.resource import Resource
+from twisted.web.server import Request
+
+from client.check import LiteralCheckResults, check_and_repair_results_json, check_results_json
+from client.filenodes import FileNode, ImmutableFileNode, MutableFileNode, describe_file
+from client.node_maker import NodeMaker
+from client.web.common import (
+    BadRequestError,
+    argument,
+    boolean_argument,
+    finish_text,
+    json_text,
+    run,
+    stream_file,
+)
+from grid.caps import CHKReadCap, LiteralCap
+
+
+def request_body(request: Request) -> bytes:
+    """The whole request body."""
+    if request.content is None:
+        return b""
+    request.content.seek(0)
+    body: bytes = request.content.read()
+    return body
+
+
+class FileResource(Resource):
+    """One file, named by its cap."""
+
+    isLeaf = True  # noqa: N815  Twisted's name
+
+    def __init__(self, maker: NodeMaker, node: FileNode) -> None:
+        """Serve ``node``."""
+        super().__init__()
+        self._maker = maker
+        self._node = node
+
+    def render_GET(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """The bytes, a range of them, the JSON description, or a cap."""
+        return run(request, self._get(request))
+
+    def render_HEAD(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """The headers a GET would send."""
+        return run(request, stream_file(request, self._node))
+
+    def render_PUT(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """Replace (or, with ``offset``, patch) a mutable file's contents."""
+        return run(request, self._put(request))
+
+    def render_POST(self, request: Request) -> Any:  # noqa: N802  Twisted's name
+        """``t=check``: check, verify or repair the file."""
+        return run(request, self._post(request))
+
+    async def _get(self, request: Request) -> None:
+        what = argument(request, "t", "")
+        node = self._node
+        if what == "":
+            await stream_file(request, node)
+        elif what == "json":
+            size = await node.size()
+            finish_text(request, json_text(["filenode", describe_file(node, size)]))
+        elif what == "uri":
+            finish_text(request, node.cap.to_string())
+        elif what == "readonly-uri":
+            finish_text(request, node.cap.read_only().to_string())
+        else:
+            raise BadRequestError(f"GET of a file does not know t={what}")
+
+    async def _put(self, request: Request) -> None:
+        node = self._node
+        if not isinstance(node, MutableFileNode):
+            raise BadRequestError("an immutable file cannot be changed; PUT it to /uri instead")
+        offset_text = argument(request, "offset")
+        body = request_body(request)
+        if offset_text is None:
+            await node.overwrite(body)
+        else:
+            try:
+                offset = int(offset_text)
+            except ValueError:
+                raise BadRequestError(f"offset must be an integer, not {offset_text!r}") from None
+            if offset < 0:
+                raise BadRequestError(f"offset must not be negative, got {offset}")
+            await node.write_at(offset, body)
+        finish_text(request, node.cap.to_string())
+
+    async def _post(self, request: Request) -> None:
+        what = argument(request, "t", "")
+        if what != "check":
+            raise BadRequestError(f"POST to a file does not know t={what}")
+        node = self._node
+        if not isinstance(node, ImmutableFileNode):
+            raise BadRequestError("checking mutable files is not supported by this gateway yet")
+        verify = boolean_argument(request, "verify")
+        repair = boolean_argument(request, "repair")
+        data, summary = await self._check(node.cap, verify=verify, repair=repair)
+        if (argument(request, "output", "") or "").lower() == "json":
+            request.setHeader(b"content-type", b"application/json")
+            request.write(json_text(data).encode("utf-8"))
+            request.finish()
+        else:
+            finish_text(request, summary + "\n")
+
+    async def _check(
+        self, cap: CHKReadCap | LiteralCap, *, verify: bool, repair: bool
+    ) -> tuple[dict[str, Any], str]:
+        files = self._maker.files
+        if isinstance(cap, LiteralCap):
+            literal = LiteralCheckResults()
+            if repair:
+                return check_and_repair_results_json(literal), "Healthy (literal file)"
+            return check_results_json(literal), "Healthy (literal file)"
+        if repair:
+            repaired = await files.check_and_repair(cap, verify=verify)
+            outcome = (
+                "repair not attempted"
+                if not repaired.repair_attempted
+                else "repair successful"
+                if repaired.repair_successful
+                else f"repair failed: {repaired.failure}"
+            )
+            return (
+                check_and_repair_results_json(repaired),
+                f"{repaired.pre_repair.summary}; {outcome}; now {repaired.post_repair.summary}",
+            )
+        results = await files.check(cap, verify=verify)
+        return check_results_json(results), results.summary

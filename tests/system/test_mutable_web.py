@@ -1,0 +1,121 @@
+"""Mutable files through a real client node's web gateway (real grid processes)."""
+
+import base64
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from client.mutable.keys import keys_from_private_key
+from grid.caps import MutableFormat
+from grid.crypto.rsa import generate_rsa_private_key
+from tests.interop.tahoe_nodes import NodeSupervisor
+from tests.system.grid_processes import LocalGrid, start_grid
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalGrid]:
+    """An introducer, five storage nodes and a client (k=3, happy=5, N=10) as processes."""
+    supervisor = NodeSupervisor()
+    try:
+        yield start_grid(supervisor, tmp_path_factory.mktemp("grid"), storage_nodes=5, happy=5)
+    finally:
+        supervisor.stop_all()
+
+
+def call(
+    grid: LocalGrid, method: str, path: str, body: bytes | None = None, **headers: str
+) -> tuple[int, bytes]:
+    """One HTTP request to the gateway: its status and body (errors too)."""
+    request = urllib.request.Request(  # noqa: S310  loopback
+        grid.url + path, data=body, method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310  loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize("query", ["format=SDMF", "format=MDMF", "mutable=true", "format=mdmf"])
+def test_create_read_overwrite(local_grid: LocalGrid, query: str) -> None:
+    """PUT /uri makes a mutable file; GET reads it; PUT to its write cap replaces it."""
+    data = os.urandom(300_000)
+    status, cap = call(local_grid, "PUT", "uri?" + query, data)
+    assert status == 200, cap
+    prefix = b"URI:MDMF:" if "mdmf" in query.lower() else b"URI:SSK:"
+    assert cap.startswith(prefix)
+    assert call(local_grid, "GET", "uri/" + cap.decode()) == (200, data)
+    replacement = os.urandom(1000)
+    assert call(local_grid, "PUT", "uri/" + cap.decode(), replacement) == (200, cap)
+    assert call(local_grid, "GET", "uri/" + cap.decode()) == (200, replacement)
+
+
+def test_mdmf_offset_write_and_range(local_grid: LocalGrid) -> None:
+    """PUT ?offset=N patches MDMF in place (and appends); a Range reads a slice."""
+    data = bytearray(os.urandom(400_000))
+    status, cap = call(local_grid, "PUT", "uri?format=MDMF", bytes(data))
+    assert status == 200
+    patch = os.urandom(5000)
+    assert call(local_grid, "PUT", f"uri/{cap.decode()}?offset=131000", patch)[0] == 200
+    data[131000:136000] = patch
+    tail = os.urandom(100)
+    assert call(local_grid, "PUT", f"uri/{cap.decode()}?offset={len(data)}", tail)[0] == 200
+    data += tail
+    assert call(local_grid, "GET", "uri/" + cap.decode()) == (200, bytes(data))
+    status, part = call(local_grid, "GET", "uri/" + cap.decode(), Range="bytes=130000-140000")
+    assert (status, part) == (206, bytes(data[130000:140001]))
+
+
+def test_json_and_read_only_cap(local_grid: LocalGrid) -> None:
+    """t=json describes the file as Tahoe does; the read-only cap reads but refuses writes."""
+    status, cap = call(local_grid, "PUT", "uri?format=SDMF", b"contents")
+    assert status == 200
+    status, body = call(local_grid, "GET", f"uri/{cap.decode()}?t=json")
+    kind, details = json.loads(body)
+    assert kind == "filenode"
+    assert details["mutable"] is True
+    assert details["format"] == "SDMF"
+    assert details["size"] == len(b"contents")
+    assert details["rw_uri"] == cap.decode()
+    read_only = details["ro_uri"]
+    assert read_only.startswith("URI:SSK-RO:")
+    assert details["verify_uri"].startswith("URI:SSK-Verifier:")
+    assert call(local_grid, "GET", "uri/" + read_only) == (200, b"contents")
+    status, message = call(local_grid, "PUT", "uri/" + read_only, b"new")
+    assert status == 403
+    assert message.count(b"\n") == 1
+    assert call(local_grid, "GET", "uri/" + cap.decode()) == (200, b"contents")
+
+
+def test_private_key_gives_the_same_cap(local_grid: LocalGrid) -> None:
+    """private-key= makes the file's caps follow from that key (and so repeatable)."""
+    key = generate_rsa_private_key()
+    encoded = base64.urlsafe_b64encode(key.pkcs8_der).decode()
+    status, cap = call(local_grid, "PUT", f"uri?format=MDMF&private-key={encoded}", b"one")
+    assert status == 200
+    assert cap.decode() == keys_from_private_key(key).write_cap(MutableFormat.MDMF).to_string()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("PUT", "uri?format=XYZ", 400),
+        ("PUT", "uri?mutable=maybe", 400),
+        ("PUT", "uri?format=SDMF&private-key=not-a-key", 400),
+        ("GET", "uri/URI:SSK:junk", 400),
+        ("GET", "uri/URI:SSK-Verifier:" + "a" * 26 + ":" + "b" * 52, 400),
+    ],
+)
+def test_bad_requests_get_one_line(
+    local_grid: LocalGrid, method: str, path: str, status: int
+) -> None:
+    """Malformed mutable requests get a 4xx and a short explanation, never a 500."""
+    got, body = call(local_grid, method, path, b"x" if method == "PUT" else None)
+    assert got == status, body
+    assert b"Traceback" not in body
