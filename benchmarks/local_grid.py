@@ -137,7 +137,7 @@ def running_grid(base: Path, log_path: Path) -> Iterator[Grid]:
                 process.wait()
 
 
-def _peak_rss_kib(pid: int) -> int:
+def peak_rss_kib(pid: int) -> int:
     """VmHWM of a process, in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -235,7 +235,7 @@ def measure_size(
             uploads.append((source, cap))
             put_times.append(seconds)
         results.append(Transfer(interface, "put", size, statistics.median(put_times)))
-        peaks.append((f"after {interface} put {label}", _peak_rss_kib(grid.client_pid())))
+        peaks.append((f"after {interface} put {label}", peak_rss_kib(grid.client_pid())))
         get_times = []
         for source, cap in uploads:
             target = source.with_suffix(".out")
@@ -251,7 +251,7 @@ def measure_size(
             get_times.append(seconds)
             source.unlink()
         results.append(Transfer(interface, "get", size, statistics.median(get_times)))
-        peaks.append((f"after {interface} get {label}", _peak_rss_kib(grid.client_pid())))
+        peaks.append((f"after {interface} get {label}", peak_rss_kib(grid.client_pid())))
     return results
 
 
@@ -408,7 +408,7 @@ def main() -> None:
         scratch = Path(temporary)
         base = options.dir.resolve() if options.dir else scratch / "grid"
         with running_grid(base, scratch / "grid-local-output.log") as grid:
-            peaks.append(("after start", _peak_rss_kib(grid.client_pid())))
+            peaks.append(("after start", peak_rss_kib(grid.client_pid())))
             latencies = measure_latencies(grid, scratch, max(options.runs, LATENCY_RUNS_MIN))
             for size in sizes:
                 transfers += measure_size(grid, scratch, size, options.runs, peaks)
