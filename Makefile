@@ -1,5 +1,6 @@
 # One entry point for developers and CI.
-#   make test        install into .venv if needed, then ruff, mypy --strict and the whole pytest suite
+#   make test        install into .venv if needed (and Debian's chromium for the browser tests),
+#                    then ruff, mypy --strict and the whole pytest suite
 #   make quick       the same checks, skipping tests marked slow
 #   make bench       the benchmarks in benchmarks/
 #   make install     only create .venv and install the project into it
@@ -10,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test quick lint bench install run clean
+.PHONY: test quick lint bench install run clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check grid storage_server client introducer tests benchmarks
 	$(BIN)/mypy grid storage_server client introducer
 
-test: lint
+# Debian's chromium and chromium-driver for the browser tests (apt, as root); without them
+# those tests are skipped and say why.
+browser-deps: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
+		sh tests/browser/install_browser.sh $(BIN)/python || \
+		echo "chromium could not be installed: the browser tests will be skipped"
+
+test: lint browser-deps
 	$(BIN)/pytest -n auto
 
 quick: lint
