@@ -6,7 +6,8 @@ the bytes or a range of them, a description in Tahoe's JSON shape — so the
 web layer never looks at the cap's kind. Only a mutable node opened with its
 write cap changes; any other node refuses with :class:`ReadOnlyFileError`
 before touching a server. :func:`describe_file` gives the ``t=json`` fields
-Tahoe-LAFS 1.20 gives for a file (``rw_uri`` only with a write cap).
+Tahoe-LAFS 1.20 gives for a file (``rw_uri`` only with a write cap; a LIT
+file's format is ``CHK``, as Tahoe says).
 """
 
 from collections.abc import Callable
@@ -16,7 +17,6 @@ from client.errors import ClientError
 from client.file_service import FileService
 from client.mutable.retrieve import Consumer
 from client.mutable.service import MutableService
-from grid.base32 import b2a
 from grid.caps import CHKReadCap, LiteralCap, MutableFormat, MutableReadCap, MutableWriteCap
 
 
@@ -116,7 +116,7 @@ def describe_file(node: FileNode, size: int | None) -> dict[str, Any]:
     details: dict[str, Any] = {
         "ro_uri": cap.read_only().to_string(),
         "mutable": node.is_mutable,
-        "format": node.format,
+        "format": "CHK" if isinstance(node, ImmutableFileNode) else node.format,
         "size": size,
     }
     if isinstance(cap, MutableWriteCap):
@@ -124,6 +124,4 @@ def describe_file(node: FileNode, size: int | None) -> dict[str, Any]:
     verify = cap.verify_cap()
     if verify is not None:
         details["verify_uri"] = verify.to_string()
-    if cap.storage_index is not None:
-        details["storage-index"] = b2a(cap.storage_index)
     return details

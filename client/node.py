@@ -19,7 +19,7 @@ from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
-from twisted.web.resource import Resource
+from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from client.file_service import FileService
@@ -41,7 +41,7 @@ from introducer.tub import TubAddress, check_port_free
 
 log = Logger()
 
-GatewayFactory = Callable[["ClientNodeService"], Resource]
+GatewayFactory = Callable[["ClientNodeService"], IResource]
 
 
 def default_mutable_format(config: NodeConfig) -> MutableFormat:

@@ -1,19 +1,29 @@
-"""The web gateway's resource tree: what each path of ``web.port`` serves."""
+"""The web gateway's resource tree: what each path of ``web.port`` serves.
 
-from twisted.web.resource import Resource
+Rules: ``/`` is the welcome page, ``/uri`` (and its synonym ``/cap``) the
+files and directories caps name, ``/operations`` the long operations
+(manifests, deep stats) started from directories. Every response carries
+``Referrer-Policy: no-referrer``, so no cap in a URL reaches a third party.
+"""
+
+from twisted.web.resource import IResource, Resource
 
 from client.node import ClientNodeService
+from client.web.operations import OperationsResource, OperationTable
+from client.web.ui_headers import NoReferrer
 from client.web.uri import UriRoot
 from client.web.welcome import WelcomePage
 
 
-def build_gateway(node: ClientNodeService) -> Resource:
+def build_gateway(node: ClientNodeService) -> IResource:
     """Return the root resource of a client node's web gateway."""
     if node.broker is None or node.node_maker is None:
         raise RuntimeError("the gateway is built after the broker and the node maker")
     root = Resource()
     root.putChild(b"", WelcomePage(lambda: node.introducer_clients, node.broker))
-    files = UriRoot(node.node_maker)
+    operations = OperationTable(node.reactor)
+    files = UriRoot(node.node_maker, operations)
     root.putChild(b"uri", files)
     root.putChild(b"cap", files)
-    return root
+    root.putChild(b"operations", OperationsResource(operations))
+    return NoReferrer(root)

@@ -1,0 +1,1 @@
+"""Tests of the web UI in a real headless Chromium against a real running grid."""
