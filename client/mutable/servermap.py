@@ -21,6 +21,7 @@ Rules:
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 import attrs
 from twisted.internet.interfaces import IReactorTime
@@ -28,7 +29,6 @@ from twisted.internet.interfaces import IReactorTime
 from client.download.errors import ServerFailedError, ServerTimeoutError
 from client.download.remote_calls import call_remote, gather
 from client.mutable.errors import CorruptMutableShareError
-from client.mutable.keys import MutableKeys
 from client.mutable.servers import MutableServer
 from grid.crypto.rsa import verify
 from grid.errors import BadSignatureError, KeyFormatError, ShareFormatError
@@ -52,6 +52,22 @@ DEFAULT_TIMEOUT = 60.0
 MAX_SIGNED_END = 65536
 
 _log = logging.getLogger(__name__)
+
+
+class SlotIdentity(Protocol):
+    """What mapping a file's shares needs to know: its storage index and key fingerprint.
+
+    :class:`~client.mutable.keys.MutableKeys` and a mutable verify cap both
+    qualify, so a verify cap alone can map (and check) a file.
+    """
+
+    @property
+    def storage_index(self) -> bytes:
+        """The slot's storage index."""
+
+    @property
+    def fingerprint(self) -> bytes:
+        """The hash of the file's public key, which every good share's key must match."""
 
 
 @attrs.frozen
@@ -248,7 +264,7 @@ class _MapBuilder:
     """Queries every server once and fills a :class:`ServerMap`."""
 
     def __init__(
-        self, keys: MutableKeys, clock: IReactorTime, timeout: float, read_size: int
+        self, keys: SlotIdentity, clock: IReactorTime, timeout: float, read_size: int
     ) -> None:
         self._keys = keys
         self._clock = clock
@@ -315,7 +331,7 @@ def _first(items: Sequence[bytes]) -> bytes:
 
 async def map_servers(
     servers: Sequence[MutableServer],
-    keys: MutableKeys,
+    keys: SlotIdentity,
     *,
     clock: IReactorTime,
     timeout: float = DEFAULT_TIMEOUT,
