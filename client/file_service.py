@@ -5,9 +5,12 @@ Rules: encoding parameters come from ``[client] shares.needed / shares.happy
 convergent encryption uses ``private/convergence`` and leases use
 ``private/secret``, both read once when the service is made. CPU work runs
 on the reactor's thread pool. LIT caps are answered without any server.
+Every upload and download is counted in :attr:`FileService.metrics`: files
+and bytes that finished, failures, and seconds taken (timed by the reactor).
 """
 
 import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from grid.caps import CHKReadCap, CHKVerifyCap, LiteralCap
 from grid.chk_plan import DEFAULT_MAX_SEGMENT_SIZE
 from grid.config import NodeConfig
 from grid.errors import ConfigError, EncodingError
+from grid.metrics import MetricsRegistry, TransferMetrics
 
 
 def _read_secret(path: Path) -> bytes:
@@ -58,15 +62,27 @@ class FileService:
     """Uploads and downloads immutable files through the node's storage broker."""
 
     def __init__(
-        self, node_dir: Path, config: NodeConfig, broker: StorageBroker, reactor: Any
+        self,
+        node_dir: Path,
+        config: NodeConfig,
+        broker: StorageBroker,
+        reactor: Any,
+        *,
+        metrics: MetricsRegistry | None = None,
     ) -> None:
-        """Read the node's secrets and parameters; raise ConfigError if they are bad."""
+        """Read the node's secrets and parameters; raise ConfigError if they are bad.
+
+        Transfers are counted in ``metrics`` (a new registry if None).
+        """
         self._broker = broker
         self._reactor = reactor
         self.parameters = upload_parameters(config)
         self._convergence = _read_secret(node_dir / "private" / "convergence")
         self._lease_secret = _read_secret(node_dir / "private" / "secret")
         self._runner = ThreadPoolRunner(reactor, reactor.getThreadPool())
+        self.metrics = MetricsRegistry() if metrics is None else metrics
+        self._uploads = TransferMetrics.register(self.metrics, "uploader", "uploaded")
+        self._downloads = TransferMetrics.register(self.metrics, "downloader", "downloaded")
 
     @property
     def runner(self) -> ThreadPoolRunner:
@@ -80,16 +96,23 @@ class FileService:
 
     async def upload(self, source: PlaintextSource, *, convergent: bool = True) -> UploadResult:
         """Upload an immutable file; return its cap and where its shares went."""
-        return await upload_chk(
-            source,
-            broker_servers=broker_upload_servers(self._broker),
-            convergence_secret=self._convergence if convergent else None,
-            random_key=lambda: os.urandom(16),
-            params=self.parameters,
-            lease_secret=self._lease_secret,
-            clock=self._reactor,
-            runner=self._runner,
-        )
+        started = self._reactor.seconds()
+        try:
+            result = await upload_chk(
+                source,
+                broker_servers=broker_upload_servers(self._broker),
+                convergence_secret=self._convergence if convergent else None,
+                random_key=lambda: os.urandom(16),
+                params=self.parameters,
+                lease_secret=self._lease_secret,
+                clock=self._reactor,
+                runner=self._runner,
+            )
+        except Exception:
+            self._uploads.failures.inc()
+            raise
+        self._uploads.succeeded(source.size, self._reactor.seconds() - started)
+        return result
 
     async def download(
         self,
@@ -100,6 +123,24 @@ class FileService:
         length: int | None = None,
     ) -> None:
         """Deliver a file's verified bytes (or a range of them) to ``consumer``."""
+        started = self._reactor.seconds()
+        delivered = 0
+
+        def counting_consumer(chunk: bytes) -> Awaitable[None] | None:
+            nonlocal delivered
+            delivered += len(chunk)
+            return consumer(chunk)
+
+        try:
+            await self._deliver(cap, counting_consumer, offset, length)
+        except Exception:
+            self._downloads.failures.inc()
+            raise
+        self._downloads.succeeded(delivered, self._reactor.seconds() - started)
+
+    async def _deliver(
+        self, cap: CHKReadCap | LiteralCap, consumer: Consumer, offset: int, length: int | None
+    ) -> None:
         if isinstance(cap, LiteralCap):
             end = len(cap.data) if length is None else offset + length
             chunk = cap.data[offset:end]

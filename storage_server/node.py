@@ -11,9 +11,14 @@ background and deletes expired ones only when ``[storage] expire.enabled``.
 Each start publishes a newly signed storage announcement (seqnum one higher
 than the last, a fresh nonce) to every introducer in
 ``private/introducers.yaml`` and ``[client] introducer.furl``.
+Every remote call is counted and timed (:mod:`storage_server.statistics`);
+the statistics are in :attr:`StorageNodeService.metrics` once started, and
+the node's web gateway (the client service in the same process) serves them
+at ``/statistics``.
 """
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +42,13 @@ from introducer.tub import build_tub, parse_tub_address
 from storage_server.crawler import lease_checking_crawler
 from storage_server.crawler_service import CrawlerService
 from storage_server.expiry import parse_expiry_config
-from storage_server.foolscap_adapter import FoolscapStorageServer
 from storage_server.server import StorageServer
+from storage_server.statistics import (
+    MeteredStorageServer,
+    ShareCensus,
+    StorageMetrics,
+    read_disk_usage,
+)
 
 IDLE_BUCKET_CHECK_INTERVAL = 300.0
 
@@ -70,7 +80,11 @@ class StorageNodeService(MultiService):
     """Runs a storage server on a Tub for as long as the service runs."""
 
     def __init__(
-        self, node_dir: Path, config: NodeConfig, identity: NodeIdentity, reactor: IReactorTime
+        self,
+        node_dir: Path,
+        config: NodeConfig,
+        identity: NodeIdentity,
+        reactor: IReactorTime,
     ) -> None:
         """Prepare a node from its directory, config and identity; nothing starts yet."""
         super().__init__()  # type: ignore[no-untyped-call]
@@ -80,6 +94,7 @@ class StorageNodeService(MultiService):
         self.reactor = reactor
         self.furl: str | None = None
         self.server: StorageServer | None = None
+        self.metrics: StorageMetrics | None = None
         self.introducer_clients: list[IntroducerClient] = []
 
     def startService(self) -> None:  # noqa: N802  Twisted's name
@@ -103,17 +118,23 @@ class StorageNodeService(MultiService):
         )
         server.start()
         self.server = server
+        policy = parse_expiry_config(self.config.sections.get("storage", {}))
+        crawler = lease_checking_crawler(settings.storage_dir, policy, self.reactor.seconds)
+        metrics = StorageMetrics(
+            server,
+            ShareCensus(settings.storage_dir, crawler.history, self.reactor.seconds),
+            partial(read_disk_usage, settings.storage_dir),
+            reserved_space=settings.reserved_space,
+        )
+        self.metrics = metrics
         private = self.node_dir / "private"
         self.furl = tub.registerReference(
-            FoolscapStorageServer(server), furlFile=str(private / "storage.furl")
+            MeteredStorageServer(server, metrics, self.reactor.seconds),
+            furlFile=str(private / "storage.furl"),
         )
         (private / "storage.furl").chmod(0o600)
         (self.node_dir / "my_nodeid").write_text(b2a(nodeid) + "\n")
-        policy = parse_expiry_config(self.config.sections.get("storage", {}))
-        CrawlerService(
-            lease_checking_crawler(settings.storage_dir, policy, self.reactor.seconds),
-            self.reactor,
-        ).setServiceParent(self)  # type: ignore[no-untyped-call]
+        CrawlerService(crawler, self.reactor).setServiceParent(self)  # type: ignore[no-untyped-call]
         self._announce(tub, settings.storage_dir)
         upkeep = LoopingCall(server.abort_idle_buckets)
         upkeep.clock = self.reactor

@@ -65,9 +65,16 @@ def run(arguments: argparse.Namespace) -> int:
     if (node_dir / "tahoe-introducer.tac").exists():
         services.append(IntroducerNodeService(node_dir, config, identity, reactor))
     else:
+        storage = None
         if config.get_bool("storage", "enabled", default=True):
-            services.append(StorageNodeService(node_dir, config, identity, reactor))
-        services.append(ClientNodeService(node_dir, config, identity, reactor, build_gateway))
+            storage = StorageNodeService(node_dir, config, identity, reactor)
+            services.append(storage)
+
+        def gateway(node: ClientNodeService) -> Any:
+            metrics = None if storage is None else storage.metrics
+            return build_gateway(node, () if metrics is None else (metrics.registry,))
+
+        services.append(ClientNodeService(node_dir, config, identity, reactor, gateway))
     failures: list[str] = []
 
     def start() -> None:
