@@ -1,4 +1,12 @@
-"""``grid put`` and ``grid get``: immutable files through a client node's web gateway."""
+"""``grid put`` and ``grid get``: files through a client node's web gateway.
+
+Rules: ``put FILE`` uploads unlinked and prints the new cap; ``put FILE
+ALIAS:PATH`` uploads and links it there (creating directories on the way),
+or overwrites the mutable file when the target is a bare mutable file cap;
+either way it prints the file's cap. ``--mutable`` / ``--format`` choose
+SDMF or MDMF instead of an immutable (CHK) file. ``get`` takes a cap or an
+``ALIAS:PATH``. Paths without an alias use ``tahoe:``.
+"""
 
 import argparse
 import shutil
@@ -7,8 +15,13 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from grid.cli.node_http import cap_url, gateway_url, open_url
+from grid.cli.alias_path import parse_grid_path
+from grid.cli.aliases import read_aliases
 from grid.cli.progress import CountingReader, progress_for
+from grid.cli.web_client import WebClient
+from grid.errors import GridError
+
+FILE_FORMATS = ("CHK", "SDMF", "MDMF")
 
 _CHUNK = 1024 * 1024
 
@@ -19,32 +32,58 @@ def add_parsers(commands: "argparse._SubParsersAction[Any]") -> None:
     put.add_argument(
         "file", nargs="?", default="-", metavar="FILE", help="the file, or - for stdin"
     )
+    put.add_argument(
+        "target", nargs="?", metavar="TO", help="ALIAS:PATH to link it at, or a mutable file cap"
+    )
+    put.add_argument("--mutable", action="store_true", help="make a mutable file")
+    put.add_argument("--format", type=str.upper, choices=FILE_FORMATS, help="the file format (CHK)")
     put.set_defaults(handler=run_put)
-    get = commands.add_parser("get", help="download a file by its cap")
-    get.add_argument("cap", metavar="CAP", help="the file's cap")
+    get = commands.add_parser("get", help="download a file by its cap or ALIAS:PATH")
+    get.add_argument("cap", metavar="FROM", help="the file's cap or ALIAS:PATH")
     get.add_argument(
         "output", nargs="?", default="-", metavar="OUT", help="where to write it (stdout)"
     )
     get.set_defaults(handler=run_get)
 
 
+class PutTargetError(GridError, ValueError):
+    """``put`` was given a target it cannot write to."""
+
+
 def run_put(arguments: argparse.Namespace) -> int:
-    """Upload a file (or stdin) and print its cap."""
-    url = gateway_url(arguments.node_directory, arguments.node_url) + "uri"
+    """Upload a file (or stdin), link it if asked, and print its cap."""
+    client = WebClient.for_node(arguments.node_directory, arguments.node_url)
+    url = _put_url(client, arguments)
     if arguments.file == "-":
         with tempfile.TemporaryFile() as spool:
             shutil.copyfileobj(sys.stdin.buffer, spool, _CHUNK)
-            return _put(url, spool, quiet=arguments.quiet)
+            return _put(client, url, spool, quiet=arguments.quiet)
     with Path(arguments.file).open("rb") as source:
-        return _put(url, source, quiet=arguments.quiet)
+        return _put(client, url, source, quiet=arguments.quiet)
 
 
-def _put(url: str, source: IO[bytes], *, quiet: bool) -> int:
+def _put_url(client: WebClient, arguments: argparse.Namespace) -> str:
+    query = {}
+    if arguments.format:
+        query["format"] = arguments.format
+    elif arguments.mutable:
+        query["mutable"] = "true"
+    if arguments.target is None:
+        return client.url(None, query)
+    where = parse_grid_path(arguments.target, read_aliases(arguments.node_directory))
+    if not where.segments:
+        if where.root_cap.startswith(("URI:SSK:", "URI:MDMF:")):
+            return client.url(where)
+        raise PutTargetError(f"{arguments.target}: name the file to create in that directory")
+    return client.url(where, query)
+
+
+def _put(client: WebClient, url: str, source: IO[bytes], *, quiet: bool) -> int:
     size = source.seek(0, 2)
     source.seek(0)
     progress = progress_for("uploading", size, quiet=quiet)
     body = CountingReader(source, progress)
-    with open_url(url, method="PUT", body=body, length=size) as response:
+    with client.request(url, method="PUT", body=body, length=size) as response:
         progress.finish()
         print(response.read().decode("ascii").strip())
     return 0
@@ -52,8 +91,9 @@ def _put(url: str, source: IO[bytes], *, quiet: bool) -> int:
 
 def run_get(arguments: argparse.Namespace) -> int:
     """Download a file to OUT or stdout."""
-    url = cap_url(arguments.node_directory, arguments.cap.strip(), arguments.node_url)
-    with open_url(url) as response:
+    where = parse_grid_path(arguments.cap, read_aliases(arguments.node_directory))
+    client = WebClient.for_node(arguments.node_directory, arguments.node_url)
+    with client.request(client.url(where)) as response:
         length = response.headers.get("Content-Length")
         progress = progress_for(
             "downloading", int(length) if length else None, quiet=arguments.quiet
