@@ -14,13 +14,6 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from client.check import (
-    CheckAndRepairResults,
-    CheckResults,
-    check_and_repair_chk,
-    check_chk,
-    check_servers,
-)
 from client.download.downloader import Consumer, download_chk
 from client.download.servers import ConnectionStorageServer
 from client.storage_broker import StorageBroker
@@ -30,7 +23,7 @@ from client.upload.plaintext_source import PlaintextSource
 from client.upload.remote_server import broker_upload_servers
 from client.upload.uploader import UploadResult, upload_chk
 from grid.base32 import a2b
-from grid.caps import CHKReadCap, CHKVerifyCap, LiteralCap
+from grid.caps import CHKReadCap, LiteralCap
 from grid.chk_plan import DEFAULT_MAX_SEGMENT_SIZE
 from grid.config import NodeConfig
 from grid.errors import ConfigError, EncodingError
@@ -155,23 +148,4 @@ class FileService:
         ]
         await download_chk(
             cap, servers, clock=self._reactor, consumer=consumer, offset=offset, length=length
-        )
-
-    async def check(self, cap: CHKReadCap | CHKVerifyCap, *, verify: bool) -> CheckResults:
-        """Which shares of the file exist where (``verify``: and which are good)."""
-        servers = check_servers(self._broker, cap.storage_index)
-        return await check_chk(cap, servers, clock=self._reactor, verify=verify)
-
-    async def check_and_repair(
-        self, cap: CHKReadCap | CHKVerifyCap, *, verify: bool
-    ) -> CheckAndRepairResults:
-        """Check the file, and repair it if it is not healthy."""
-        return await check_and_repair_chk(
-            cap,
-            check_servers(self._broker, cap.storage_index),
-            broker_upload_servers(self._broker)(cap.storage_index),
-            lease_secret=self._lease_secret,
-            clock=self._reactor,
-            runner=self._runner,
-            verify=verify,
         )

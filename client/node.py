@@ -22,6 +22,7 @@ from twisted.logger import Logger
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from client.checking import CheckService
 from client.file_service import FileService
 from client.mutable.key_pool import KeyPool
 from client.mutable.service import MutableService
@@ -107,8 +108,9 @@ class ClientNodeService(MultiService):
             lease_secret=files.lease_secret,
             key_pool=self._key_pool,
         )
+        checker = CheckService(broker, self.reactor, files.runner, files.lease_secret)
         self.node_maker = NodeMaker(
-            files, mutable, default_mutable_format=default_mutable_format(self.config)
+            files, mutable, checker, default_mutable_format=default_mutable_format(self.config)
         )
         nickname = self.config.get("node", "nickname") or ""
         for petname, furl in load_introducers(self.node_dir, self.config).items():

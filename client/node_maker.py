@@ -13,6 +13,7 @@ as CHK (LIT when small) with the node's convergence secret.
 import time
 from collections.abc import Callable, Mapping
 
+from client.checking import CheckService
 from client.directory import (
     BodyChange,
     ChildLink,
@@ -71,18 +72,20 @@ class _ImmutableBacking:
 
 
 class NodeMaker:
-    """Opens caps as nodes, and creates mutable files and directories."""
+    """Opens caps as nodes, creates mutable files and directories, and holds the checker."""
 
     def __init__(
         self,
         files: FileService,
         mutable: MutableService,
+        checker: CheckService,
         *,
         default_mutable_format: MutableFormat = MutableFormat.SDMF,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Use ``files`` for immutable files, ``mutable`` for mutable ones."""
+        """Use ``files`` for immutable files, ``mutable`` for mutable ones, ``checker`` to check."""
         self.files = files
+        self.checker = checker
         self._files = files
         self._mutable = mutable
         self.default_mutable_format = default_mutable_format

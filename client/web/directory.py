@@ -56,7 +56,7 @@ from client.web.dir_actions import (
 from client.web.dir_deep import START_OPERATIONS, start_deep_operation, stream_manifest
 from client.web.dir_json import describe_child, describe_directory, describe_file_at_path
 from client.web.dir_paths import Target, locate, locate_creating, request_names
-from client.web.filenode import FileResource, request_body
+from client.web.filenode import FileResource, answer_check, request_body
 from client.web.new_files import RequestBodySource, store_new_file
 from client.web.operations import OperationTable
 from client.web.ui_directory import directory_page
@@ -276,6 +276,8 @@ class DirectoryResource(Resource):
             start_deep_operation(request, self._maker, node, self._operations)
         elif what == "stream-manifest":
             await stream_manifest(request, self._maker, node)
+        elif what == "check":
+            await answer_check(request, self._maker.checker, node.cap)
         elif what in ACTIONS:
             finish_post(request, await ACTIONS[what](request, self._maker, node))
         else:

@@ -10,9 +10,10 @@ Rules (Tahoe-LAFS 1.20's web API for files):
   ``?offset=N`` it writes the body at N (MDMF rewrites only the segments
   it touches). An immutable file, or a mutable one opened read-only,
   refuses with 400 or 403.
-- ``POST ?t=check`` checks a CHK or LIT file (``verify=true`` reads every
-  share, ``repair=true`` repairs it) and answers Tahoe's JSON results
-  (``output=JSON``) or a one-line summary.
+- ``POST ?t=check`` checks the file (``verify=true`` reads every share,
+  ``repair=true`` repairs it, ``add-lease=true`` renews this client's
+  leases) and answers Tahoe's JSON results (``output=JSON``) or a one-line
+  summary (:mod:`client.checking`).
 """
 
 from typing import Any
@@ -20,8 +21,8 @@ from typing import Any
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
-from client.check import LiteralCheckResults, check_and_repair_results_json, check_results_json
-from client.filenodes import FileNode, ImmutableFileNode, MutableFileNode, describe_file
+from client.checking import CheckService
+from client.filenodes import FileNode, MutableFileNode, describe_file
 from client.node_maker import NodeMaker
 from client.web.common import (
     BadRequestError,
@@ -32,7 +33,7 @@ from client.web.common import (
     run,
     stream_file,
 )
-from grid.caps import CHKReadCap, LiteralCap
+from grid.caps import Cap
 
 
 def request_body(request: Request) -> bytes:
@@ -108,40 +109,20 @@ class FileResource(Resource):
         what = argument(request, "t", "")
         if what != "check":
             raise BadRequestError(f"POST to a file does not know t={what}")
-        node = self._node
-        if not isinstance(node, ImmutableFileNode):
-            raise BadRequestError("checking mutable files is not supported by this gateway yet")
-        verify = boolean_argument(request, "verify")
-        repair = boolean_argument(request, "repair")
-        data, summary = await self._check(node.cap, verify=verify, repair=repair)
-        if (argument(request, "output", "") or "").lower() == "json":
-            request.setHeader(b"content-type", b"application/json")
-            request.write(json_text(data).encode("utf-8"))
-            request.finish()
-        else:
-            finish_text(request, summary + "\n")
+        await answer_check(request, self._maker.checker, self._node.cap)
 
-    async def _check(
-        self, cap: CHKReadCap | LiteralCap, *, verify: bool, repair: bool
-    ) -> tuple[dict[str, Any], str]:
-        files = self._maker.files
-        if isinstance(cap, LiteralCap):
-            literal = LiteralCheckResults()
-            if repair:
-                return check_and_repair_results_json(literal), "Healthy (literal file)"
-            return check_results_json(literal), "Healthy (literal file)"
-        if repair:
-            repaired = await files.check_and_repair(cap, verify=verify)
-            outcome = (
-                "repair not attempted"
-                if not repaired.repair_attempted
-                else "repair successful"
-                if repaired.repair_successful
-                else f"repair failed: {repaired.failure}"
-            )
-            return (
-                check_and_repair_results_json(repaired),
-                f"{repaired.pre_repair.summary}; {outcome}; now {repaired.post_repair.summary}",
-            )
-        results = await files.check(cap, verify=verify)
-        return check_results_json(results), results.summary
+
+async def answer_check(request: Request, checker: CheckService, cap: Cap) -> None:
+    """Answer ``t=check`` (``verify``, ``repair``, ``add-lease``; ``output=JSON`` or text)."""
+    answer = await checker.check(
+        cap,
+        verify=boolean_argument(request, "verify"),
+        repair=boolean_argument(request, "repair"),
+        add_lease=boolean_argument(request, "add-lease"),
+    )
+    if (argument(request, "output", "") or "").lower() == "json":
+        request.setHeader(b"content-type", b"application/json")
+        request.write(json_text(answer.json).encode("utf-8"))
+        request.finish()
+    else:
+        finish_text(request, answer.summary + "\n")

@@ -666,3 +666,25 @@ def test_children_json_shapes_raise_only_bad_request(children: dict[str, Any]) -
     except BadRequestError:
         return
     assert all(link.write_cap or link.read_cap for link in links.values())
+
+
+def test_check_of_files_and_directories_answers_tahoe_json(web: WebGrid) -> None:
+    """POST t=check on a CHK file, a mutable file and a directory gives Tahoe's check JSON."""
+    chk = web.request("PUT", "/uri", b"c" * 5000).text
+    sdmf = web.request("PUT", "/uri?format=SDMF", b"mutable").text
+    directory = web.request("POST", "/uri?t=mkdir").text
+    for cap in (chk, sdmf, directory):
+        answer = web.request("POST", f"/uri/{quote(cap)}?t=check&verify=true&output=JSON")
+        assert answer.status == 200, answer.text
+        results = answer.json()["results"]
+        assert results["healthy"] is True
+        assert results["count-shares-good"] == 10
+        assert results["count-shares-needed"] == 3
+    summary = web.request("POST", f"/uri/{quote(chk)}?t=check&add-lease=true")
+    assert summary.text.strip() == "Healthy"
+    repaired = web.request("POST", f"/uri/{quote(sdmf)}?t=check&repair=true&output=JSON").json()
+    assert repaired["repair-attempted"] is False
+    literal = web.request("PUT", "/uri", b"tiny").text
+    assert web.request("POST", f"/uri/{quote(literal)}?t=check&output=JSON").json()["results"][
+        "healthy"
+    ]

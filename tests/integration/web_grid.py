@@ -24,6 +24,7 @@ from twisted.internet import reactor
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from client.checking import CheckService
 from client.file_service import FileService
 from client.node_maker import NodeMaker
 from client.web.operations import OperationsResource, OperationTable
@@ -74,7 +75,8 @@ class WebGrid:
     def start(cls, grid: InProcessGrid, node_dir: Path) -> "WebGrid":
         """Serve the web API for ``grid`` (node secrets in ``node_dir``)."""
         files = FileService(_make_node_dir(node_dir), NodeConfig({}), grid.broker, reactor)
-        maker = NodeMaker(files, MutableGrid(grid).service())
+        checker = CheckService(grid.broker, reactor, files.runner, files.lease_secret)
+        maker = NodeMaker(files, MutableGrid(grid).service(), checker)
 
         def listen() -> Any:
             table = OperationTable(reactor)
