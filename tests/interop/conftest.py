@@ -5,8 +5,10 @@ workers through a file lock); if it cannot be made, every interop test fails
 with the reason, never skips: ``pytest -m 'not interop'`` is the explicit
 opt-out. Grids are built per module from :mod:`tests.interop.tahoe_nodes`
 helpers on the module-scoped :func:`supervisor`, which stops every process it
-started at the end of the module. When a test fails, the log tails of the
-nodes it used are attached to its report.
+started at the end of the module; the one grid several modules share (Tahoe's
+introducer and storage nodes, :func:`tahoe_grid`) runs under the
+session-scoped :func:`session_supervisor`. When a test fails, the log tails
+of the nodes it used are attached to its report.
 """
 
 import os
@@ -16,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.interop.grids import StorageGrid, start_storage_grid
 from tests.interop.tahoe_env import TahoeEnv, TahoeInstallError, cache_root, ensure_tahoe_env
 from tests.interop.tahoe_nodes import NodeSupervisor
+
+TAHOE_GRID_SERVERS = 4
 
 
 @pytest.hookimpl(wrapper=True)
@@ -59,3 +64,28 @@ def supervisor() -> Iterator[NodeSupervisor]:
     nodes = NodeSupervisor()
     yield nodes
     nodes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def session_supervisor() -> Iterator[NodeSupervisor]:
+    """Starts node processes shared by several modules and stops them all at the end."""
+    nodes = NodeSupervisor()
+    yield nodes
+    nodes.stop_all()
+
+
+@pytest.fixture(scope="session")
+def tahoe_grid(
+    tahoe_env: TahoeEnv,
+    session_supervisor: NodeSupervisor,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> StorageGrid:
+    """A Tahoe 1.20 introducer and four Tahoe 1.20 storage nodes that joined it."""
+    nicknames = [f"tahoe-storage-{index}" for index in range(TAHOE_GRID_SERVERS)]
+    return start_storage_grid(
+        session_supervisor,
+        tmp_path_factory.mktemp("tahoe-grid"),
+        tahoe_env.tahoe,
+        [(tahoe_env.tahoe, nickname) for nickname in nicknames],
+        introducer_web=False,
+    )

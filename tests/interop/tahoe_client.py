@@ -1,13 +1,13 @@
-"""A real Tahoe-LAFS client node: static server list, readiness, web status and the CLI.
+"""A real Tahoe-LAFS client node: its servers, readiness, and the ``tahoe`` CLI.
 
-Rules: the client knows its storage servers only from ``private/servers.yaml``
-(no introducer), each by FURL with no NURLs, so Tahoe talks Foolscap to them.
-It is driven only as a user would drive it, through ``tahoe -d NODEDIR ...``
-and its web API on 127.0.0.1; every command has a timeout.
+Rules: the client learns its storage servers from an introducer, or from a
+static ``private/servers.yaml`` naming each by FURL with no NURLs (so Tahoe
+talks Foolscap to them), or both. It is driven only as a user would drive
+it, through ``tahoe -d NODEDIR ...`` and its web API on 127.0.0.1; every
+command has a timeout.
 """
 
 import json
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,17 +15,16 @@ from typing import Any
 import attrs
 import yaml
 
+from tests.interop.client_node import ClientNode, wait_for_web_api, wait_until_connected
+from tests.interop.client_settings import ClientSettings, apply_client_settings
 from tests.interop.tahoe_env import TahoeEnv
 from tests.interop.tahoe_nodes import (
     COMMAND_TIMEOUT,
     LOOPBACK,
-    NodeProcess,
-    NodeStartError,
     NodeSupervisor,
     StorageServerInfo,
     free_port,
     run_command,
-    wait_for,
 )
 
 
@@ -100,77 +99,48 @@ class TahoeCli:
 
 
 @attrs.frozen
-class TahoeClient:
+class TahoeClient(ClientNode):
     """A running Tahoe client node with its web API and CLI."""
 
-    node: NodeProcess
-    web_url: str
     cli: TahoeCli
-
-    def server_statuses(self) -> dict[str, str]:
-        """Each known server's id mapped to its connection status, from ``GET /?t=json``."""
-        with urllib.request.urlopen(  # noqa: S310  http URL on loopback built by the harness
-            f"{self.web_url}?t=json", timeout=10
-        ) as response:
-            document: dict[str, Any] = json.load(response)
-        return {server["nodeid"]: server["connection_status"] for server in document["servers"]}
-
-    def connected_to(self, server_ids: Sequence[str]) -> bool:
-        """Whether the client reports a live connection to every one of ``server_ids``."""
-        statuses = self.server_statuses()
-        return all(statuses.get(server_id, "").startswith("Connected") for server_id in server_ids)
-
-
-def _web_answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5):  # noqa: S310  loopback URL built here
-            return True
-    except OSError:
-        return False
 
 
 def start_tahoe_client(
     supervisor: NodeSupervisor,
     env: TahoeEnv,
     node_dir: Path,
-    servers: Sequence[StorageServerInfo],
+    settings: ClientSettings,
     *,
-    needed: int,
-    happy: int,
-    total: int,
+    static_servers: Sequence[StorageServerInfo] = (),
+    introducer_furl: str | None = None,
+    server_ids: Sequence[str] = (),
 ) -> TahoeClient:
-    """Create and run a Tahoe client that knows ``servers`` statically; wait until connected."""
+    """Create and run a Tahoe client; wait until it is connected to every server it should know.
+
+    Those are the ``static_servers`` (written to ``servers.yaml``) and the
+    ``server_ids`` it is to learn from the introducer at ``introducer_furl``.
+    """
     web_port = free_port()
+    introducer_flags = [] if introducer_furl is None else ["--introducer", introducer_furl]
     run_command(
         [
             str(env.tahoe),
             "create-client",
+            *introducer_flags,
             "--webport",
             f"tcp:{web_port}:interface={LOOPBACK}",
-            f"--shares-needed={needed}",
-            f"--shares-happy={happy}",
-            f"--shares-total={total}",
+            *settings.create_flags(),
             "--nickname",
-            "tahoe-client",
+            node_dir.name,
             str(node_dir),
         ]
     )
-    write_static_servers(node_dir, servers)
-    node = supervisor.start("tahoe-client", [str(env.tahoe), "run", str(node_dir)], node_dir)
+    apply_client_settings(node_dir, settings)
+    if static_servers:
+        write_static_servers(node_dir, static_servers)
+    node = supervisor.start(node_dir.name, [str(env.tahoe), "run", str(node_dir)], node_dir)
     web_url = f"http://{LOOPBACK}:{web_port}/"
-    wait_for(
-        lambda: (node_dir / "node.url").exists() and _web_answers(web_url),
-        what=f"node.url and the web API at {web_url}",
-        node=node,
-    )
+    wait_for_web_api(node, web_url)
     client = TahoeClient(node, web_url, TahoeCli(env.tahoe, node_dir))
-    server_ids = [server.server_id for server in servers]
-    try:
-        wait_for(
-            lambda: client.connected_to(server_ids),
-            what=f"connections to all {len(server_ids)} storage servers",
-            node=node,
-        )
-    except NodeStartError as error:
-        raise NodeStartError(f"{error}\nserver statuses: {client.server_statuses()}") from error
+    wait_until_connected(client, [*(server.server_id for server in static_servers), *server_ids])
     return client

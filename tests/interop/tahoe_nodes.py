@@ -21,6 +21,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -236,16 +237,27 @@ def wait_for(
         time.sleep(POLL_INTERVAL)
 
 
-def create_storage_node(program: Path, node_dir: Path, nickname: str) -> int:
+def create_storage_node(
+    program: Path,
+    node_dir: Path,
+    nickname: str,
+    *,
+    introducer_furl: str | None = None,
+    port: int | None = None,
+) -> int:
     """Run ``PROGRAM create-node`` for a loopback-only storage node; return its port.
 
-    ``tahoe`` and ``grid`` take the same flags, so this serves both.
+    ``tahoe`` and ``grid`` take the same flags, so this serves both. With
+    ``introducer_furl`` the node announces itself there; ``port`` defaults
+    to a free one.
     """
-    port = free_port()
+    port = free_port() if port is None else port
+    introducer_flags = [] if introducer_furl is None else ["--introducer", introducer_furl]
     run_command(
         [
             str(program),
             "create-node",
+            *introducer_flags,
             "--port",
             f"tcp:{port}:interface={LOOPBACK}",
             "--location",
@@ -261,21 +273,65 @@ def create_storage_node(program: Path, node_dir: Path, nickname: str) -> int:
 
 
 def start_storage_nodes(
-    supervisor: NodeSupervisor, program: Path, base_dir: Path, nicknames: Sequence[str]
+    supervisor: NodeSupervisor,
+    program: Path,
+    base_dir: Path,
+    nicknames: Sequence[str],
+    *,
+    introducer_furl: str | None = None,
 ) -> list[StorageServerInfo]:
     """Create and run one storage node per nickname with ``program``, all at once.
 
     Each lives in ``base_dir/NICKNAME``; returns once every one serves its FURL.
     """
-    started: list[tuple[NodeProcess, int]] = []
-    for nickname in nicknames:
-        node_dir = base_dir / nickname
-        port = create_storage_node(program, node_dir, nickname)
-        node = supervisor.start(nickname, [str(program), "run", str(node_dir)], node_dir)
-        started.append((node, port))
-    for node, port in started:
+    return start_mixed_storage_nodes(
+        supervisor,
+        base_dir,
+        [(program, nickname) for nickname in nicknames],
+        introducer_furl=introducer_furl,
+    )
+
+
+def start_mixed_storage_nodes(
+    supervisor: NodeSupervisor,
+    base_dir: Path,
+    nodes: Sequence[tuple[Path, str]],
+    *,
+    introducer_furl: str | None = None,
+) -> list[StorageServerInfo]:
+    """Create and run storage nodes given as ``(program, nickname)`` pairs, all at once.
+
+    The ``create-node`` commands run in parallel on distinct free ports, then
+    every node starts before any is waited for. Returns the servers in the
+    order given, once every one serves its FURL.
+    """
+    ports: list[int] = []
+    while len(ports) < len(nodes):
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+
+    def create(index: int) -> None:
+        program, nickname = nodes[index]
+        create_storage_node(
+            program,
+            base_dir / nickname,
+            nickname,
+            introducer_furl=introducer_furl,
+            port=ports[index],
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        list(pool.map(create, range(len(nodes))))
+    started = [
+        supervisor.start(
+            nickname, [str(program), "run", str(base_dir / nickname)], base_dir / nickname
+        )
+        for program, nickname in nodes
+    ]
+    for node, port in zip(started, ports, strict=True):
         wait_until_serving(node, port)
-    return [read_storage_server_info(node.node_dir, node.name) for node, _ in started]
+    return [read_storage_server_info(node.node_dir, node.name) for node in started]
 
 
 def wait_until_serving(node: NodeProcess, port: int) -> None:

@@ -1,8 +1,16 @@
+"""The harness itself: its pure helpers, and a grid made only of Tahoe-LAFS 1.20 nodes.
+
+Rules: the all-Tahoe grid (three storage nodes, a client knowing them from
+``servers.yaml``) is the control: every scenario run against our nodes
+elsewhere must first pass here, so a failure there is ours, not the harness's.
+"""
+
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.interop.client_settings import ClientSettings
 from tests.interop.scenarios import (
     IMMUTABLE_SIZES,
     MUTABLE_FORMATS,
@@ -20,6 +28,7 @@ from tests.interop.tahoe_nodes import (
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 NEEDED, HAPPY, TOTAL = 2, 3, 3
+SETTINGS = ClientSettings(NEEDED, HAPPY, TOTAL)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +40,7 @@ def tahoe_only_client(
     nicknames = [f"tahoe-storage-{index}" for index in range(TOTAL)]
     servers = start_storage_nodes(supervisor, tahoe_env.tahoe, base, nicknames)
     return start_tahoe_client(
-        supervisor, tahoe_env, base / "client", servers, needed=NEEDED, happy=HAPPY, total=TOTAL
+        supervisor, tahoe_env, base / "client", SETTINGS, static_servers=servers
     )
 
 

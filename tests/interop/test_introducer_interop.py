@@ -30,18 +30,18 @@ from introducer.cache import AnnouncementCache, cache_path
 from introducer.client import IntroducerClient
 from storage_server.layout import StorageLayout, parse_share_number
 from tests.integration.reactor_thread import in_reactor
-from tests.interop.introducer_helpers import (
-    RunningIntroducer,
-    fetch_json,
-    fetch_text,
-    start_introducer,
-    start_storage_nodes_joining,
-    start_tahoe_client_joining,
-)
+from tests.interop.client_settings import ClientSettings
+from tests.interop.introducer_helpers import RunningIntroducer, start_introducer
 from tests.interop.scenarios import sample_bytes
-from tests.interop.tahoe_client import TahoeClient
+from tests.interop.tahoe_client import TahoeClient, start_tahoe_client
 from tests.interop.tahoe_env import TahoeEnv
-from tests.interop.tahoe_nodes import NodeSupervisor, StorageServerInfo, wait_for
+from tests.interop.tahoe_nodes import (
+    NodeSupervisor,
+    StorageServerInfo,
+    start_storage_nodes,
+    wait_for,
+)
+from tests.interop.web_api import fetch_json, fetch_text
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -81,8 +81,12 @@ def tahoe_storage(
     our_introducer: RunningIntroducer,
 ) -> StorageServerInfo:
     """A Tahoe 1.20 storage node told of our introducer by ``tahoe create-node --introducer``."""
-    (server,) = start_storage_nodes_joining(
-        supervisor, tahoe_env.tahoe, base_dir, ["tahoe-storage"], our_introducer.furl
+    (server,) = start_storage_nodes(
+        supervisor,
+        tahoe_env.tahoe,
+        base_dir,
+        ["tahoe-storage"],
+        introducer_furl=our_introducer.furl,
     )
     return server
 
@@ -191,8 +195,8 @@ def our_storage(
 ) -> list[StorageServerInfo]:
     """Our storage nodes, told of the Tahoe introducer by ``grid create-node --introducer``."""
     nicknames = [f"grid-storage-{index}" for index in range(TOTAL)]
-    return start_storage_nodes_joining(
-        supervisor, grid_program, base_dir, nicknames, tahoe_introducer.furl
+    return start_storage_nodes(
+        supervisor, grid_program, base_dir, nicknames, introducer_furl=tahoe_introducer.furl
     )
 
 
@@ -205,15 +209,13 @@ def tahoe_client(
     our_storage: list[StorageServerInfo],
 ) -> TahoeClient:
     """A Tahoe client joined to the Tahoe introducer, connected to our announced servers."""
-    return start_tahoe_client_joining(
+    return start_tahoe_client(
         supervisor,
         tahoe_env,
         base_dir / "tahoe-client",
-        tahoe_introducer.furl,
-        [server.server_id for server in our_storage],
-        needed=NEEDED,
-        happy=HAPPY,
-        total=TOTAL,
+        ClientSettings(NEEDED, HAPPY, TOTAL),
+        introducer_furl=tahoe_introducer.furl,
+        server_ids=[server.server_id for server in our_storage],
     )
 
 

@@ -18,13 +18,10 @@ after 1 s, then waits e times longer after each failed attempt, so nodes that
 restart within seconds are reached again well within the harness timeout.
 """
 
-import json
 import re
-import urllib.request
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -32,6 +29,7 @@ from foolscap.api import Tub
 
 from storage_server.crawler import lease_checking_crawler
 from storage_server.expiry import parse_expiry_config
+from tests.interop.client_settings import ClientSettings
 from tests.interop.scenarios import MUTABLE_CAP_PREFIXES, assert_healthy, sample_bytes
 from tests.interop.tahoe_client import TahoeClient, start_tahoe_client
 from tests.interop.tahoe_env import TahoeEnv
@@ -44,6 +42,7 @@ from tests.interop.tahoe_nodes import (
     start_storage_nodes,
     wait_for,
 )
+from tests.interop.web_api import server_versions
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -106,15 +105,6 @@ def furl_port(furl: str) -> int:
     return int(match.group(1))
 
 
-def server_versions(client: TahoeClient) -> dict[str, str | None]:
-    """Each server id mapped to the application version the client last got from it."""
-    with urllib.request.urlopen(  # noqa: S310  http URL on loopback built by the harness
-        f"{client.web_url}?t=json", timeout=10
-    ) as response:
-        document: dict[str, Any] = json.load(response)
-    return {server["nodeid"]: server["version"] for server in document["servers"]}
-
-
 def store_files(client: TahoeClient, work_dir: Path) -> tuple[StoredFile, ...]:
     """Store the immutable and mutable test files through ``client``."""
     stored = []
@@ -160,7 +150,7 @@ def wait_for_reconnection(client: TahoeClient, server_ids: Sequence[str], new_pr
     """Wait until the client uses a fresh connection to every server, run by the new program."""
 
     def reconnected() -> bool:
-        statuses, versions = client.server_statuses(), server_versions(client)
+        statuses, versions = client.server_statuses(), server_versions(client.web_url)
         return all(
             statuses.get(server_id, "").startswith("Connected")
             and (versions.get(server_id) or "").startswith(new_prefix)
@@ -170,8 +160,9 @@ def wait_for_reconnection(client: TahoeClient, server_ids: Sequence[str], new_pr
     try:
         wait_for(reconnected, what="reconnection to every moved server", node=client.node)
     except NodeStartError as error:
+        versions = server_versions(client.web_url)
         raise NodeStartError(
-            f"{error}\nstatuses: {client.server_statuses()}\nversions: {server_versions(client)}"
+            f"{error}\nstatuses: {client.server_statuses()}\nversions: {versions}"
         ) from error
 
 
@@ -192,12 +183,16 @@ def migrated_grid(
     servers = start_storage_nodes(supervisor, programs[first], base, nicknames)
     first_nodes = supervisor.nodes[-TOTAL:]
     client = start_tahoe_client(
-        supervisor, tahoe_env, base / "client", servers, needed=NEEDED, happy=HAPPY, total=TOTAL
+        supervisor,
+        tahoe_env,
+        base / "client",
+        ClientSettings(NEEDED, HAPPY, TOTAL),
+        static_servers=servers,
     )
     work_dir = base / "files"
     work_dir.mkdir()
     files = store_files(client, work_dir)
-    versions = server_versions(client)
+    versions = server_versions(client.web_url)
     assert all(
         (version or "").startswith(VERSION_PREFIXES[first]) for version in versions.values()
     ), versions

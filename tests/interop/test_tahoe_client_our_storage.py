@@ -1,7 +1,15 @@
+"""A Tahoe-LAFS 1.20 client storing on four of our storage nodes named in ``servers.yaml``.
+
+Rules: no introducer is involved; the client reaches our nodes by FURL over
+Foolscap and runs the same immutable and mutable scenarios as the all-Tahoe
+control grid in ``test_harness.py``.
+"""
+
 from pathlib import Path
 
 import pytest
 
+from tests.interop.client_settings import ClientSettings
 from tests.interop.scenarios import (
     IMMUTABLE_SIZES,
     MUTABLE_FORMATS,
@@ -43,7 +51,11 @@ def client_on_our_storage(
             pytrace=False,
         )
     return start_tahoe_client(
-        supervisor, tahoe_env, base / "client", servers, needed=NEEDED, happy=HAPPY, total=TOTAL
+        supervisor,
+        tahoe_env,
+        base / "client",
+        ClientSettings(NEEDED, HAPPY, TOTAL),
+        static_servers=servers,
     )
 
 
