@@ -16,7 +16,7 @@ from typing import Any
 from client.errors import ClientError
 from client.file_service import FileService
 from client.mutable.retrieve import Consumer
-from client.mutable.service import MutableService
+from client.mutable.service import Contents, MutableService
 from grid.caps import CHKReadCap, LiteralCap, MutableFormat, MutableReadCap, MutableWriteCap
 
 
@@ -87,8 +87,12 @@ class MutableFileNode:
         """The newest version, whole."""
         return await self._service.read_all(self.cap)
 
-    async def overwrite(self, contents: bytes) -> None:
-        """Replace the contents (a new version on top of the newest one)."""
+    async def overwrite(self, contents: Contents) -> None:
+        """Replace the contents (a new version on top of the newest one).
+
+        ``contents`` may be a source read by range: an MDMF file is then
+        written a batch at a time, never all in memory.
+        """
         await self._service.overwrite(self._write_cap(), contents)
 
     async def write_at(self, offset: int, data: bytes) -> None:

@@ -25,7 +25,7 @@ from client.directory import (
 from client.file_service import FileService
 from client.filenodes import FileNode, ImmutableFileNode, MutableFileNode
 from client.mutable.keys import keys_from_private_key
-from client.mutable.service import MutableService
+from client.mutable.service import Contents, MutableService
 from client.upload.plaintext_source import BytesSource
 from grid.caps import (
     ChildCap,
@@ -116,11 +116,11 @@ class NodeMaker:
 
     async def create_mutable_file(
         self,
-        contents: bytes,
+        contents: Contents,
         fmt: MutableFormat | None = None,
         private_key: RsaPrivateKey | None = None,
     ) -> MutableFileNode:
-        """A new mutable file holding ``contents``."""
+        """A new mutable file holding ``contents`` (bytes, or a source read by range)."""
         cap = await self._mutable.create(
             contents, fmt or self.default_mutable_format, private_key=private_key
         )

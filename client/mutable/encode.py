@@ -72,7 +72,8 @@ def share_hash_chain(share_tree: Sequence[bytes], total: int, shnum: int) -> Sha
     return tuple((node, share_tree[node]) for node in sorted(needed_hashes(total, shnum)))
 
 
-def _require_private_key(keys: MutableKeys) -> RsaPrivateKey:
+def require_private_key(keys: MutableKeys) -> RsaPrivateKey:
+    """The private key ``keys`` carry; ValueError if they carry none (a read cap's keys)."""
     if keys.private_key is None:
         raise ValueError("encoding a version needs the file's private key")
     return keys.private_key
@@ -88,7 +89,7 @@ def encode_sdmf(
     random_bytes: RandomBytes,
 ) -> EncodedVersion:
     """Encode, sign and pack an SDMF version of ``plaintext``."""
-    private_key = _require_private_key(keys)
+    private_key = require_private_key(keys)
     salt = random_bytes(SALT_SIZE)
     segment_size = next_multiple(len(plaintext), needed)
     blocks = encode_mutable_segment(keys.readkey, salt, plaintext, needed, total)
@@ -145,7 +146,7 @@ def encode_mdmf(
     max_segment_size: int = MDMF_MAX_SEGMENT_SIZE,
 ) -> EncodedVersion:
     """Encode, sign and pack an MDMF version of ``plaintext``."""
-    private_key = _require_private_key(keys)
+    private_key = require_private_key(keys)
     segment_size = mdmf_segment_size(needed, max_segment_size)
     view = memoryview(plaintext)
     per_share: list[list[tuple[bytes, bytes]]] = [[] for _ in range(total)]

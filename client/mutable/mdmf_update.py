@@ -12,7 +12,7 @@ Rules:
   and the seqnum is the highest seen plus one. Each share gets data vectors
   for its front (header, offsets, encrypted key, share hash chain,
   signature, verification key: the 2167 bytes before the share data, laid
-  out as :func:`grid.formats.mdmf.pack_mdmf_share` lays them out), for its
+  out by :func:`~client.mutable.mdmf_stream.mdmf_front`), for its
   touched blocks, and for its new block hash tree; the share's old
   checkstring is the test vector.
 - A patch is only possible when every share found is a good share of the
@@ -29,6 +29,7 @@ from twisted.internet.interfaces import IReactorTime
 from client.mutable.encode import encode_mutable_segment, share_hash_chain
 from client.mutable.errors import MutableFileError
 from client.mutable.keys import MutableKeys
+from client.mutable.mdmf_stream import mdmf_front
 from client.mutable.placement import place_shares
 from client.mutable.publish import PublishResult, publish_version
 from client.mutable.retrieve import VersionReader, num_segments
@@ -37,11 +38,9 @@ from client.mutable.servers import DataVector
 from client.upload.cpu import CpuRunner
 from grid.crypto.rsa import RsaPrivateKey, sign
 from grid.formats.mdmf import (
-    MDMF_HEADER_SIZE,
     MDMF_SHARE_DATA_OFFSET,
     SALT_SIZE,
     MdmfHeader,
-    MdmfOffsets,
     mdmf_geometry,
     mdmf_signed_prefix,
 )
@@ -132,25 +131,19 @@ def build_patch(
     geometry = mdmf_geometry(needed, segment_size, new_length)
     vectors: dict[int, DataVector] = {}
     for shnum in range(total):
-        chain = pack_share_hash_chain(share_hash_chain(share_tree, total, shnum))
         tree_bytes = b"".join(block_trees[shnum])
-        share_hash_chain_at = MDMF_HEADER_SIZE + len(encrypted_key)
-        signature_at = share_hash_chain_at + len(chain)
-        key_at = signature_at + len(signature)
         tree_at = MDMF_SHARE_DATA_OFFSET + geometry.share_data_size
-        offsets = MdmfOffsets(
-            enc_privkey=MDMF_HEADER_SIZE,
-            share_hash_chain=share_hash_chain_at,
-            signature=signature_at,
-            verification_key=key_at,
-            verification_key_end=key_at + len(verification_key),
-            share_data=MDMF_SHARE_DATA_OFFSET,
-            block_hash_tree=tree_at,
-            eof=tree_at + len(tree_bytes),
+        front = mdmf_front(
+            prefix,
+            encrypted_private_key=encrypted_key,
+            packed_share_hash_chain=pack_share_hash_chain(
+                share_hash_chain(share_tree, total, shnum)
+            ),
+            signature=signature,
+            verification_key=verification_key,
+            share_data_size=geometry.share_data_size,
+            block_hash_tree_size=len(tree_bytes),
         )
-        front = b"".join(
-            [prefix, offsets.pack(), encrypted_key, chain, signature, verification_key]
-        ).ljust(MDMF_SHARE_DATA_OFFSET, b"\x00")
         share_vectors: DataVector = [(0, front)]
         for segment, coded in sorted(touched.items()):
             salt, block = coded[shnum]

@@ -15,6 +15,10 @@ Rules:
   can supply whole shares. Publishing succeeds when every share number was
   written; fewer than N but at least k is logged and accepted; fewer than k
   raises NotEnoughSharesError.
+- :func:`write_shares` is one such round of calls (with its re-placements)
+  on its own, for writers that send a version in several rounds
+  (:mod:`client.mutable.mdmf_publish`); :func:`publish_version` is one
+  round that writes the whole version.
 """
 
 import logging
@@ -71,7 +75,6 @@ class _Publisher:
     def __init__(
         self,
         keys: MutableKeys,
-        version: VersionId,
         vectors: ShareVectors,
         servers: Sequence[MutableServer],
         *,
@@ -81,7 +84,6 @@ class _Publisher:
         timeout: float,
     ) -> None:
         self._keys = keys
-        self._version = version
         self._vectors = vectors
         self._servers = {server.server_id: server for server in servers}
         self._order = [server.server_id for server in servers]
@@ -161,6 +163,60 @@ class _Publisher:
         return []
 
 
+async def write_shares(
+    keys: MutableKeys,
+    vectors: ShareVectors,
+    plan: Placement,
+    servers: Sequence[MutableServer],
+    *,
+    needed: int,
+    total: int,
+    lease_secret: bytes,
+    checkstring_size: int,
+    clock: IReactorTime,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, frozenset[int]]:
+    """Write one round as ``plan`` says; return where each share number landed.
+
+    Raises UncoordinatedWriteError if any test vector failed, and
+    NotEnoughSharesError if fewer than ``needed`` share numbers landed.
+    """
+    publisher = _Publisher(
+        keys,
+        vectors,
+        servers,
+        lease_secret=lease_secret,
+        checkstring_size=checkstring_size,
+        clock=clock,
+        timeout=timeout,
+    )
+    await publisher.write(plan)
+    if publisher.collided:
+        raise UncoordinatedWriteError(
+            f"another writer changed the file during this write "
+            f"(test vectors failed on {len(publisher.collided)} servers)"
+        )
+    placed = {server: frozenset(shnums) for server, shnums in publisher.placed.items()}
+    written = len(frozenset().union(*placed.values())) if placed else 0
+    if written < needed:
+        raise NotEnoughSharesError(
+            needed,
+            written,
+            f"could write only {written} of {total} shares "
+            f"({len(publisher.failed)} servers failed)",
+        )
+    return placed
+
+
+def log_partial(result: PublishResult) -> None:
+    """Log a publish that wrote at least k but fewer than N share numbers."""
+    written = len(result.share_numbers)
+    if written < result.version.total_shares:
+        _log.warning(
+            "mutable.publish.partial written=%d total=%d", written, result.version.total_shares
+        )
+
+
 async def publish_version(
     keys: MutableKeys,
     version: VersionId,
@@ -174,32 +230,18 @@ async def publish_version(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> PublishResult:
     """Write ``version`` as ``plan`` says; see the module rules for what can go wrong."""
-    publisher = _Publisher(
+    placed = await write_shares(
         keys,
-        version,
         vectors,
+        plan,
         servers,
+        needed=version.needed_shares,
+        total=version.total_shares,
         lease_secret=lease_secret,
         checkstring_size=checkstring_size,
         clock=clock,
         timeout=timeout,
     )
-    await publisher.write(plan)
-    placed = {server: frozenset(shnums) for server, shnums in publisher.placed.items()}
     result = PublishResult(version, placed)
-    if publisher.collided:
-        raise UncoordinatedWriteError(
-            f"another writer changed the file during this write "
-            f"(test vectors failed on {len(publisher.collided)} servers)"
-        )
-    written = len(result.share_numbers)
-    if written < version.needed_shares:
-        raise NotEnoughSharesError(
-            version.needed_shares,
-            written,
-            f"could write only {written} of {version.total_shares} shares "
-            f"({len(publisher.failed)} servers failed)",
-        )
-    if written < version.total_shares:
-        _log.warning("mutable.publish.partial written=%d total=%d", written, version.total_shares)
+    log_partial(result)
     return result

@@ -20,6 +20,14 @@ Rules:
 - Keys for new files come from the :class:`~client.mutable.key_pool.KeyPool`
   if one is given, else are generated on the CPU runner. Encoding runs on
   the runner too; the reactor thread only moves bytes.
+- New contents come as bytes or as a
+  :class:`~client.upload.plaintext_source.PlaintextSource`. MDMF is read,
+  coded and written a batch of segments at a time
+  (:mod:`client.mutable.mdmf_publish`), so memory stays bounded by the batch
+  size, not the file's. SDMF is one segment by definition: its single block
+  per share is coded from the whole plaintext at once, so an SDMF version is
+  read whole into memory (as in Tahoe, which has no streaming SDMF writer
+  either); large mutable files should be MDMF.
 """
 
 import os
@@ -29,12 +37,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
 from client.download.downloader import covered_range
-from client.mutable.encode import (
-    MDMF_MAX_SEGMENT_SIZE,
-    EncodedVersion,
-    encode_mdmf,
-    encode_sdmf,
-)
+from client.mutable.encode import MDMF_MAX_SEGMENT_SIZE, EncodedVersion, encode_sdmf
 from client.mutable.errors import UncoordinatedWriteError, VersionChangedError
 from client.mutable.key_pool import KeyPool
 from client.mutable.keys import (
@@ -43,6 +46,8 @@ from client.mutable.keys import (
     keys_from_cap,
     keys_from_private_key,
 )
+from client.mutable.mdmf_publish import DEFAULT_BATCH_SIZE, publish_mdmf
+from client.mutable.mdmf_stream import mdmf_layout_for
 from client.mutable.mdmf_update import UpdateNotPossibleError, patch_mdmf
 from client.mutable.placement import place_shares
 from client.mutable.publish import PublishResult, publish_version, whole_shares
@@ -63,6 +68,7 @@ from client.mutable.servers import MutableServer, mutable_servers
 from client.mutable.signing_key import fetch_private_key
 from client.storage_broker import StorageBroker
 from client.upload.cpu import CpuRunner
+from client.upload.plaintext_source import BytesSource, PlaintextSource, read_exactly
 from grid.caps.mutable import MutableFormat, MutableReadCap, MutableWriteCap
 from grid.crypto.rsa import RsaPrivateKey
 from grid.errors import NotEnoughSharesError
@@ -71,6 +77,8 @@ DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BACKOFF = 0.05
 
 Change = Callable[[bytes], bytes | None]
+Contents = bytes | PlaintextSource
+"""New contents of a file: in memory, or a source read by range."""
 
 
 class MutableService:
@@ -91,8 +99,13 @@ class MutableService:
         max_segment_size: int = MDMF_MAX_SEGMENT_SIZE,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: float = DEFAULT_BACKOFF,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
-        """Use ``broker``'s servers, k = ``needed`` and N = ``total`` for new files."""
+        """Use ``broker``'s servers, k = ``needed`` and N = ``total`` for new files.
+
+        ``batch_size`` is how many plaintext bytes an MDMF publish codes and
+        writes per round of calls.
+        """
         self._broker = broker
         self._clock = clock
         self._runner = runner
@@ -105,10 +118,11 @@ class MutableService:
         self._max_segment_size = max_segment_size
         self._max_attempts = max_attempts
         self._backoff = backoff
+        self._batch_size = batch_size
 
     async def create(
         self,
-        contents: bytes,
+        contents: Contents,
         fmt: MutableFormat,
         private_key: RsaPrivateKey | None = None,
     ) -> MutableWriteCap:
@@ -117,7 +131,9 @@ class MutableService:
             private_key = await self.new_private_key()
         keys = keys_from_private_key(private_key)
         servermap = await self._map(keys)
-        await self._publish(keys, fmt, contents, servermap, needed=self._needed, total=self._total)
+        await self._publish(
+            keys, fmt, _as_source(contents), servermap, needed=self._needed, total=self._total
+        )
         return keys.write_cap(fmt)
 
     async def read(
@@ -147,7 +163,7 @@ class MutableService:
         keys = keys_from_cap(cap)
         return _best_version(await self._map(keys), self._needed).data_length
 
-    async def overwrite(self, cap: MutableWriteCap, contents: bytes) -> None:
+    async def overwrite(self, cap: MutableWriteCap, contents: Contents) -> None:
         """Replace the file's contents with ``contents`` (one attempt)."""
         keys = keys_from_cap(cap)
         servermap = await self._map(keys)
@@ -158,7 +174,9 @@ class MutableService:
             else (self._needed, self._total)
         )
         keys = await self._signing_keys(keys, servermap)
-        await self._publish(keys, cap.format, contents, servermap, needed=needed, total=total)
+        await self._publish(
+            keys, cap.format, _as_source(contents), servermap, needed=needed, total=total
+        )
 
     async def modify(self, cap: MutableWriteCap, change: Change) -> None:
         """Read, apply ``change``, publish; start again when another writer interferes."""
@@ -201,7 +219,7 @@ class MutableService:
         await self._publish(
             keys,
             cap.format,
-            new,
+            BytesSource(new),
             servermap,
             needed=version.needed_shares,
             total=version.total_shares,
@@ -233,7 +251,7 @@ class MutableService:
             await self._publish(
                 keys,
                 cap.format,
-                new,
+                BytesSource(new),
                 servermap,
                 needed=version.needed_shares,
                 total=version.total_shares,
@@ -269,35 +287,35 @@ class MutableService:
         self,
         keys: MutableKeys,
         fmt: MutableFormat,
-        contents: bytes,
+        source: PlaintextSource,
         servermap: ServerMap,
         *,
         needed: int,
         total: int,
     ) -> PublishResult:
-        seqnum = servermap.highest_seqnum() + 1
-        encoded: EncodedVersion
-        if fmt is MutableFormat.SDMF:
-            encoded = await self._runner.run(
-                encode_sdmf,
+        if fmt is MutableFormat.MDMF:
+            return await publish_mdmf(
                 keys,
-                contents,
-                needed=needed,
-                total=total,
-                seqnum=seqnum,
+                source,
+                mdmf_layout_for(needed, total, source.size, self._max_segment_size),
+                servermap,
+                runner=self._runner,
                 random_bytes=self._random_bytes,
+                lease_secret=self._lease_secret,
+                clock=self._clock,
+                timeout=self._timeout,
+                batch_size=self._batch_size,
             )
-        else:
-            encoded = await self._runner.run(
-                encode_mdmf,
-                keys,
-                contents,
-                needed=needed,
-                total=total,
-                seqnum=seqnum,
-                random_bytes=self._random_bytes,
-                max_segment_size=self._max_segment_size,
-            )
+        contents = await read_exactly(source, 0, source.size)
+        encoded: EncodedVersion = await self._runner.run(
+            encode_sdmf,
+            keys,
+            contents,
+            needed=needed,
+            total=total,
+            seqnum=servermap.highest_seqnum() + 1,
+            random_bytes=self._random_bytes,
+        )
         servers = servermap.responding_servers
         plan = place_shares([server.server_id for server in servers], servermap.found, total)
         return await publish_version(
@@ -338,3 +356,8 @@ def _splice(offset: int, data: bytes) -> Callable[[bytes], bytes]:
         return head + data + old[offset + len(data) :]
 
     return change
+
+
+def _as_source(contents: Contents) -> PlaintextSource:
+    """Contents as a source read by range (bytes are served from memory)."""
+    return BytesSource(contents) if isinstance(contents, bytes) else contents

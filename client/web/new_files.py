@@ -4,8 +4,10 @@ Rules (Tahoe-LAFS 1.20's web API): a new file is CHK (LIT up to 55 bytes)
 unless ``format=SDMF`` or ``format=MDMF`` asks for a mutable file, or
 ``mutable=true`` does (the node's default mutable format); any other format
 is a 400. ``private-key=`` (URL-safe base64 of an RSA-2048 PKCS#8 DER key)
-picks a new mutable file's key. A mutable file's contents are read whole;
-an immutable upload reads the body by range, so it is never all in memory.
+picks a new mutable file's key. The body is handed on as a source read by
+range: an immutable upload and an MDMF publish read it a segment or a batch
+at a time, so it is never all in memory (an SDMF file, one segment by
+definition, is read whole by the mutable service).
 """
 
 import base64
@@ -77,7 +79,6 @@ async def store_new_file(
     if not mutable:
         result = await maker.files.upload(source)
         return ImmutableFileNode(result.cap, maker.files)
-    contents = await source.read(0, source.size)
     return await maker.create_mutable_file(
-        contents, fmt or maker.default_mutable_format, private_key=requested_private_key(request)
+        source, fmt or maker.default_mutable_format, private_key=requested_private_key(request)
     )
