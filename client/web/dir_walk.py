@@ -8,7 +8,10 @@ Rules (as Tahoe-LAFS 1.20 counts them):
   twice is counted twice. Children this node cannot open are counted as
   unknown and not otherwise reported.
 - A mutable file's size and a mutable directory's body size are asked of
-  the grid; immutable sizes come from the cap.
+  the grid; immutable sizes come from the cap. A file whose size the grid
+  cannot tell (an unrecoverable mutable file) is still visited, with size
+  None, so a deep-check reports it instead of stopping; such a file is
+  counted but left out of the sizes and the histogram.
 - Statistics: counts of immutable (CHK), literal, mutable and all files,
   directories and unknown children; their summed sizes; the largest
   directory (bytes and children) and immutable file; and a histogram of
@@ -25,11 +28,12 @@ from typing import Any
 import attrs
 
 from client.directory import DirectoryNode
-from client.filenodes import ImmutableFileNode, MutableFileNode
+from client.filenodes import FileNode, ImmutableFileNode, MutableFileNode
 from client.node_maker import Node, NodeMaker
 from client.web.common import BadRequestError
 from grid.base32 import b2a
 from grid.caps import ChildCap, DirectoryCap, LiteralCap, MutableWriteCap
+from grid.errors import GridError
 
 STATS_API_VERSION = 1
 
@@ -83,6 +87,14 @@ async def _directory_size(maker: NodeMaker, directory: DirectoryNode) -> int:
     return await backing.size()
 
 
+async def _file_size(node: FileNode) -> int | None:
+    """A file's size, or None when the grid cannot tell it."""
+    try:
+        return await node.size()
+    except GridError:
+        return None
+
+
 async def walk(
     maker: NodeMaker,
     root: DirectoryNode,
@@ -113,7 +125,7 @@ async def walk(
             else:
                 if should_stop():
                     raise WalkCancelledError("the operation was cancelled")
-                await visitor(Visit((*path, name), cap, node, await node.size()))
+                await visitor(Visit((*path, name), cap, node, await _file_size(node)))
 
     await visit_directory((), root)
 
@@ -171,8 +183,9 @@ class DeepStats:
             )
             return
         counts["count-files"] += 1
-        bucket = _histogram_bucket(size)
-        self._histogram[bucket] = self._histogram.get(bucket, 0) + 1
+        if visit.size is not None:
+            bucket = _histogram_bucket(size)
+            self._histogram[bucket] = self._histogram.get(bucket, 0) + 1
         if isinstance(visit.node, MutableFileNode):
             counts["count-mutable-files"] += 1
             counts["size-mutable-files"] += size

@@ -53,7 +53,7 @@ from client.web.dir_actions import (
     make_new_directory,
     replace_argument,
 )
-from client.web.dir_deep import START_OPERATIONS, start_deep_operation, stream_manifest
+from client.web.dir_deep import START_OPERATIONS, STREAMS, start_deep_operation
 from client.web.dir_json import describe_child, describe_directory, describe_file_at_path
 from client.web.dir_paths import Target, locate, locate_creating, request_names
 from client.web.filenode import FileResource, answer_check, request_body
@@ -274,8 +274,8 @@ class DirectoryResource(Resource):
     async def _post_to_directory(self, request: Request, node: DirectoryNode, what: str) -> None:
         if what in START_OPERATIONS:
             start_deep_operation(request, self._maker, node, self._operations)
-        elif what == "stream-manifest":
-            await stream_manifest(request, self._maker, node)
+        elif what in STREAMS:
+            await STREAMS[what](request, self._maker, node)
         elif what == "check":
             await answer_check(request, self._maker.checker, node.cap)
         elif what in ACTIONS:

@@ -6,14 +6,17 @@ Rules (Tahoe-LAFS 1.20's web API for files):
   past the end); ``HEAD`` sends the same headers; ``?t=json`` describes the
   file as ``["filenode", {...}]``; ``?t=uri`` and ``?t=readonly-uri`` give
   the caps as text.
-- ``PUT`` replaces a mutable file's contents with the body; with
+- ``PUT`` replaces a mutable file's contents with the body, handed on as
+  a source read by range (an MDMF file is written a batch at a time); with
   ``?offset=N`` it writes the body at N (MDMF rewrites only the segments
   it touches). An immutable file, or a mutable one opened read-only,
   refuses with 400 or 403.
 - ``POST ?t=check`` checks the file (``verify=true`` reads every share,
   ``repair=true`` repairs it, ``add-lease=true`` renews this client's
-  leases) and answers Tahoe's JSON results (``output=JSON``) or a one-line
-  summary (:mod:`client.checking`).
+  leases) and answers, as Tahoe-LAFS does, an HTML page for people
+  (:mod:`client.web.check_page`) unless ``output=JSON`` asks for Tahoe's
+  JSON results; ``output=text`` (ours) answers the one-line summary
+  (:mod:`client.checking`).
 """
 
 from typing import Any
@@ -24,6 +27,7 @@ from twisted.web.server import Request
 from client.checking import CheckService
 from client.filenodes import FileNode, MutableFileNode, describe_file
 from client.node_maker import NodeMaker
+from client.web.check_page import check_page
 from client.web.common import (
     BadRequestError,
     argument,
@@ -33,6 +37,8 @@ from client.web.common import (
     run,
     stream_file,
 )
+from client.web.new_files import RequestBodySource
+from client.web.ui_headers import set_page_headers
 from grid.caps import Cap
 
 
@@ -92,9 +98,8 @@ class FileResource(Resource):
         if not isinstance(node, MutableFileNode):
             raise BadRequestError("an immutable file cannot be changed; PUT it to /uri instead")
         offset_text = argument(request, "offset")
-        body = request_body(request)
         if offset_text is None:
-            await node.overwrite(body)
+            await node.overwrite(RequestBodySource(request))
         else:
             try:
                 offset = int(offset_text)
@@ -102,7 +107,7 @@ class FileResource(Resource):
                 raise BadRequestError(f"offset must be an integer, not {offset_text!r}") from None
             if offset < 0:
                 raise BadRequestError(f"offset must not be negative, got {offset}")
-            await node.write_at(offset, body)
+            await node.write_at(offset, request_body(request))
         finish_text(request, node.cap.to_string())
 
     async def _post(self, request: Request) -> None:
@@ -113,16 +118,21 @@ class FileResource(Resource):
 
 
 async def answer_check(request: Request, checker: CheckService, cap: Cap) -> None:
-    """Answer ``t=check`` (``verify``, ``repair``, ``add-lease``; ``output=JSON`` or text)."""
+    """Answer ``t=check`` (``verify``, ``repair``, ``add-lease``): HTML, ``output=JSON`` or text."""
     answer = await checker.check(
         cap,
         verify=boolean_argument(request, "verify"),
         repair=boolean_argument(request, "repair"),
         add_lease=boolean_argument(request, "add-lease"),
     )
-    if (argument(request, "output", "") or "").lower() == "json":
+    output = (argument(request, "output", "") or "").lower()
+    if output == "json":
         request.setHeader(b"content-type", b"application/json")
         request.write(json_text(answer.json).encode("utf-8"))
         request.finish()
-    else:
+    elif output == "text":
         finish_text(request, answer.summary + "\n")
+    else:
+        set_page_headers(request)
+        request.write(check_page(answer.json, return_to=argument(request, "return_to")))
+        request.finish()

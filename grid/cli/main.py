@@ -11,6 +11,7 @@ of loading Twisted and Foolscap.
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create-client": ("grid.cli.create_node", "create a client node (no storage)"),
     "create-introducer": ("grid.cli.create_introducer", "create an introducer node directory"),
     "run": ("grid.cli.run_node", "run a node in the foreground"),
+    "create-repair-agent": ("grid.cli.create_repair_agent", "create a repair agent directory"),
+    "repair-agent": (
+        "grid.cli.repair_agent",
+        "run a repair agent (verify caps only), add caps, show status",
+    ),
     "local": ("grid.cli.local_grid", "run a local grid: introducer, storage nodes, client"),
     "put": ("grid.cli.files", "upload a file; print its cap"),
     "get": ("grid.cli.files", "download a file by its cap"),
@@ -45,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("grid.cli.backup", "back up a local directory incrementally"),
     "manifest": ("grid.cli.manifest", "list every object under a directory"),
     "stats": ("grid.cli.manifest", "count and size everything under a directory"),
+    "check": ("grid.cli.check", "check the health of a file or directory"),
+    "deep-check": ("grid.cli.check", "check everything under a directory"),
     "webopen": ("grid.cli.node_info", "open a directory or file in the web browser"),
     "status": ("grid.cli.node_info", "show the node's current and recent operations"),
     "debug": ("grid.cli.debug", "look inside caps and shares"),
@@ -90,6 +98,13 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """The reader of stdout went away (``grid ls | head``): send what is left nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     words = sys.argv[1:] if argv is None else list(argv)
@@ -98,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = parser.parse_args(words)
         handler: Callable[[argparse.Namespace], int] = arguments.handler
         return handler(arguments)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILURE
     except UsageError as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE

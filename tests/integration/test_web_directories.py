@@ -680,7 +680,7 @@ def test_check_of_files_and_directories_answers_tahoe_json(web: WebGrid) -> None
         assert results["healthy"] is True
         assert results["count-shares-good"] == 10
         assert results["count-shares-needed"] == 3
-    summary = web.request("POST", f"/uri/{quote(chk)}?t=check&add-lease=true")
+    summary = web.request("POST", f"/uri/{quote(chk)}?t=check&add-lease=true&output=text")
     assert summary.text.strip() == "Healthy"
     repaired = web.request("POST", f"/uri/{quote(sdmf)}?t=check&repair=true&output=JSON").json()
     assert repaired["repair-attempted"] is False
