@@ -48,6 +48,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.encode_chk
 	$(BIN)/python -m benchmarks.storage_foolscap
 	$(BIN)/python -m benchmarks.local_grid
+	$(BIN)/python -m benchmarks.mutable
+	$(BIN)/python -m benchmarks.directories
+	$(BIN)/python -m benchmarks.check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -145,7 +145,7 @@ def peak_rss_kib(pid: int) -> int:
     raise BenchmarkError(f"/proc/{pid}/status has no VmHWM")
 
 
-def _fresh_file(directory: Path, size: int) -> Path:
+def fresh_file(directory: Path, size: int) -> Path:
     """A new file of ``size`` random bytes, written in 1 MiB chunks."""
     handle, name = tempfile.mkstemp(dir=directory, suffix=".in")
     with os.fdopen(handle, "wb") as file:
@@ -157,7 +157,8 @@ def _fresh_file(directory: Path, size: int) -> Path:
     return Path(name)
 
 
-def _web_put(grid: Grid, path: Path) -> str:
+def web_put(grid: Grid, path: Path) -> str:
+    """``PUT /uri`` with the file at ``path`` as the body; the new file's cap."""
     connection = http.client.HTTPConnection(grid.host, grid.port, blocksize=CHUNK)
     try:
         with path.open("rb") as body:
@@ -197,7 +198,8 @@ def _cli(grid: Grid, *arguments: str) -> str:
     return result.stdout.decode("ascii").strip()
 
 
-def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``action()`` took, and what it returned."""
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, result
@@ -227,11 +229,11 @@ def measure_size(
     for interface in ("web", "cli"):
         uploads, put_times = [], []
         for _ in range(runs):
-            source = _fresh_file(scratch, size)
+            source = fresh_file(scratch, size)
             if interface == "web":
-                seconds, cap = _timed(functools.partial(_web_put, grid, source))
+                seconds, cap = timed(functools.partial(web_put, grid, source))
             else:
-                seconds, cap = _timed(functools.partial(_cli, grid, "put", str(source)))
+                seconds, cap = timed(functools.partial(_cli, grid, "put", str(source)))
             uploads.append((source, cap))
             put_times.append(seconds)
         results.append(Transfer(interface, "put", size, statistics.median(put_times)))
@@ -240,11 +242,11 @@ def measure_size(
         for source, cap in uploads:
             target = source.with_suffix(".out")
             if interface == "web":
-                seconds, received = _timed(functools.partial(_web_get, grid, cap))
+                seconds, received = timed(functools.partial(_web_get, grid, cap))
                 if received != size:
                     raise BenchmarkError(f"GET returned {received} bytes of {size}")
             else:
-                seconds, _ = _timed(functools.partial(_cli, grid, "get", cap, str(target)))
+                seconds, _ = timed(functools.partial(_cli, grid, "get", cap, str(target)))
                 if not filecmp.cmp(source, target, shallow=False):
                     raise BenchmarkError("grid get returned other bytes than were put")
                 target.unlink()
@@ -294,11 +296,11 @@ def measure_latencies(grid: Grid, scratch: Path, runs: int) -> dict[str, float]:
     """Median milliseconds of a 1 KiB web put and of ``grid --version``."""
     put_times, version_times = [], []
     for _ in range(runs):
-        source = _fresh_file(scratch, KIB)
-        put_times.append(_timed(functools.partial(_web_put, grid, source))[0])
+        source = fresh_file(scratch, KIB)
+        put_times.append(timed(functools.partial(web_put, grid, source))[0])
         source.unlink()
         version_times.append(
-            _timed(
+            timed(
                 lambda: subprocess.run(  # noqa: S603  the project's own console script
                     [str(GRID), "--version"], check=True, capture_output=True
                 )
