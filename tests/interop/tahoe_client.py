@@ -48,7 +48,7 @@ def write_static_servers(client_dir: Path, servers: Sequence[StorageServerInfo])
 
 @attrs.frozen
 class CheckReport:
-    """The parts of ``tahoe check --raw`` output the tests look at.
+    """The parts of ``tahoe check --raw`` output (the web API's ``t=check`` JSON) the tests look at.
 
     Literal (``URI:LIT:``) files have no shares, so their counts are None.
     """
@@ -57,6 +57,45 @@ class CheckReport:
     summary: str
     shares_good: int | None
     shares_expected: int | None
+    shares_needed: int | None = None
+
+
+def _optional_count(results: dict[str, Any], key: str) -> int | None:
+    """The count under ``key``, or None when the results have none (literal files)."""
+    value = results.get(key)
+    return None if value is None else int(value)
+
+
+def parse_check_report(document: dict[str, Any]) -> CheckReport:
+    """Read a ``t=check&output=JSON`` document (Tahoe's shape, which our client also answers)."""
+    results = document["results"]
+    return CheckReport(
+        healthy=bool(results["healthy"]),
+        summary=str(document.get("summary", "")),
+        shares_good=_optional_count(results, "count-shares-good"),
+        shares_expected=_optional_count(results, "count-shares-expected"),
+        shares_needed=_optional_count(results, "count-shares-needed"),
+    )
+
+
+@attrs.frozen
+class RepairReport:
+    """The parts of a ``t=check&repair=true&output=JSON`` document the tests look at."""
+
+    attempted: bool
+    successful: bool
+    before: CheckReport
+    after: CheckReport
+
+
+def parse_repair_report(document: dict[str, Any]) -> RepairReport:
+    """Read a check-and-repair JSON document (``tahoe check --repair --raw``, or ours)."""
+    return RepairReport(
+        attempted=bool(document["repair-attempted"]),
+        successful=bool(document.get("repair-successful", False)),
+        before=parse_check_report(document["pre-repair-results"]),
+        after=parse_check_report(document["post-repair-results"]),
+    )
 
 
 @attrs.frozen
@@ -70,9 +109,20 @@ class TahoeCli:
         """Run ``tahoe -d NODEDIR ARGUMENTS...`` and return its stdout."""
         return run_command([str(self.tahoe), "-d", str(self.node_dir), *arguments], timeout=timeout)
 
-    def put(self, source: Path, *, mutable_format: str | None = None) -> str:
-        """Upload a local file unlinked (immutable, or SDMF/MDMF); return its cap."""
+    def put(
+        self,
+        source: Path,
+        *,
+        mutable_format: str | None = None,
+        private_key_pem: Path | None = None,
+    ) -> str:
+        """Upload a local file unlinked (immutable, or SDMF/MDMF); return its cap.
+
+        ``private_key_pem`` names a PEM file holding the new mutable file's RSA key.
+        """
         options = [] if mutable_format is None else ["--mutable", f"--format={mutable_format}"]
+        if private_key_pem is not None:
+            options.append(f"--private-key-path={private_key_pem}")
         return self.run("put", *options, str(source)).strip()
 
     def overwrite(self, source: Path, cap: str) -> None:
@@ -87,15 +137,13 @@ class TahoeCli:
     def check(self, cap: str, *, verify: bool = True) -> CheckReport:
         """Run ``tahoe check [--verify] --raw`` and parse its JSON."""
         options = ["--verify"] if verify else []
-        document: dict[str, Any] = json.loads(self.run("check", *options, "--raw", cap))
-        results = document["results"]
-        good, expected = results.get("count-shares-good"), results.get("count-shares-expected")
-        return CheckReport(
-            healthy=bool(results["healthy"]),
-            summary=str(document.get("summary", "")),
-            shares_good=None if good is None else int(good),
-            shares_expected=None if expected is None else int(expected),
-        )
+        return parse_check_report(json.loads(self.run("check", *options, "--raw", cap)))
+
+    def check_and_repair(self, cap: str, *, verify: bool = True) -> RepairReport:
+        """Run ``tahoe check [--verify] --repair --raw`` and parse its JSON."""
+        options = ["--verify"] if verify else []
+        document = json.loads(self.run("check", *options, "--repair", "--raw", cap))
+        return parse_repair_report(document)
 
 
 @attrs.frozen

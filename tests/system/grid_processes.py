@@ -87,7 +87,11 @@ def start_grid(
         str(client_dir),
     ).check_returncode()
     client = supervisor.start("client", [str(GRID), "run", str(client_dir)], client_dir)
-    wait_for(lambda: port_answers(web_port), what="the web gateway", node=client)
+    wait_for(
+        lambda: port_answers(web_port) and (client_dir / "node.url").exists(),
+        what="the web gateway and node.url",
+        node=client,
+    )
     wait_for(
         lambda: (
             [s["connection_status"] for s in welcome(client_dir)["servers"]]
