@@ -4,11 +4,14 @@ Rules: ``put FILE`` uploads unlinked and prints the new cap; ``put FILE
 ALIAS:PATH`` uploads and links it there (creating directories on the way),
 or overwrites the mutable file when the target is a bare mutable file cap;
 either way it prints the file's cap. ``--mutable`` / ``--format`` choose
-SDMF or MDMF instead of an immutable (CHK) file. ``get`` takes a cap or an
+SDMF or MDMF instead of an immutable (CHK) file; ``--private-key-path PEM``
+makes a mutable file with that RSA-2048 key (so its caps are known in
+advance, as with Tahoe-LAFS). ``get`` takes a cap or an
 ``ALIAS:PATH``. Paths without an alias use ``tahoe:``.
 """
 
 import argparse
+import base64
 import shutil
 import sys
 import tempfile
@@ -19,6 +22,7 @@ from grid.cli.alias_path import parse_grid_path
 from grid.cli.aliases import read_aliases
 from grid.cli.progress import CountingReader, progress_for
 from grid.cli.web_client import WebClient
+from grid.crypto.rsa import load_private_key_pem
 from grid.errors import GridError
 
 FILE_FORMATS = ("CHK", "SDMF", "MDMF")
@@ -37,6 +41,12 @@ def add_parsers(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     put.add_argument("--mutable", action="store_true", help="make a mutable file")
     put.add_argument("--format", type=str.upper, choices=FILE_FORMATS, help="the file format (CHK)")
+    put.add_argument(
+        "--private-key-path",
+        type=Path,
+        metavar="PEM",
+        help="a mutable file's RSA-2048 key (PEM), which decides its caps",
+    )
     put.set_defaults(handler=run_put)
     get = commands.add_parser("get", help="download a file by its cap or ALIAS:PATH")
     get.add_argument("cap", metavar="FROM", help="the file's cap or ALIAS:PATH")
@@ -62,12 +72,22 @@ def run_put(arguments: argparse.Namespace) -> int:
         return _put(client, url, source, quiet=arguments.quiet)
 
 
+def _private_key_argument(path: Path, file_format: str | None) -> str:
+    """The ``private-key=`` value for the key in ``path`` (URL-safe base64 of its DER)."""
+    if file_format == "CHK":
+        raise PutTargetError("--private-key-path is for mutable files, not --format=CHK")
+    key = load_private_key_pem(path.read_bytes())
+    return base64.urlsafe_b64encode(key.pkcs8_der).decode("ascii")
+
+
 def _put_url(client: WebClient, arguments: argparse.Namespace) -> str:
     query = {}
     if arguments.format:
         query["format"] = arguments.format
-    elif arguments.mutable:
+    elif arguments.mutable or arguments.private_key_path:
         query["mutable"] = "true"
+    if arguments.private_key_path:
+        query["private-key"] = _private_key_argument(arguments.private_key_path, arguments.format)
     if arguments.target is None:
         return client.url(None, query)
     where = parse_grid_path(arguments.target, read_aliases(arguments.node_directory))

@@ -6,14 +6,16 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from client.mutable.keys import keys_from_private_key
 from grid.caps import MutableFormat
 from grid.crypto.rsa import generate_rsa_private_key
 from tests.interop.tahoe_nodes import NodeSupervisor
-from tests.system.grid_processes import LocalGrid, start_grid
+from tests.system.grid_processes import LocalGrid, grid, start_grid
 
 pytestmark = pytest.mark.slow
 
@@ -119,3 +121,31 @@ def test_bad_requests_get_one_line(
     got, body = call(local_grid, method, path, b"x" if method == "PUT" else None)
     assert got == status, body
     assert b"Traceback" not in body
+
+
+def test_cli_put_with_private_key_path(local_grid: LocalGrid, tmp_path: Path) -> None:
+    """Grid put --private-key-path makes the mutable file whose caps that key decides."""
+    key = generate_rsa_private_key()
+    pem = tmp_path / "key.pem"
+    pem.write_bytes(
+        key.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    source = tmp_path / "data"
+    source.write_bytes(b"keyed contents")
+    node = ("-d", str(local_grid.client_dir))
+    made = grid(*node, "put", "--format=MDMF", "--private-key-path", str(pem), str(source))
+    assert made.returncode == 0, made.stderr
+    expected = keys_from_private_key(key).write_cap(MutableFormat.MDMF).to_string()
+    assert made.stdout.decode().strip() == expected
+    assert call(local_grid, "GET", "uri/" + expected) == (200, b"keyed contents")
+    refused = grid(*node, "put", "--format=CHK", "--private-key-path", str(pem), str(source))
+    assert refused.returncode == 1
+    assert refused.stderr.count(b"\n") == 1
+    (tmp_path / "bad.pem").write_bytes(b"not a key")
+    bad = grid(*node, "put", "--private-key-path", str(tmp_path / "bad.pem"), str(source))
+    assert bad.returncode == 1
+    assert bad.stderr.count(b"\n") == 1
