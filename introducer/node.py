@@ -13,14 +13,17 @@ from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from grid import __version__
 from grid.config import NodeConfig
 from grid.errors import ConfigError
+from grid.metrics_web import StatisticsPage
 from introducer.node_identity import NodeIdentity
 from introducer.registry import IntroducerRegistry
 from introducer.server_adapter import FoolscapIntroducerService
+from introducer.statistics import introducer_metrics
 from introducer.tub import build_tub, parse_tub_address
 from introducer.web import IntroducerStatusPage
 
@@ -61,9 +64,13 @@ class IntroducerNodeService(MultiService):
         furl_file.chmod(0o600)
         web_port = (self.config.get("node", "web.port") or "").strip()
         if web_port:
-            page = IntroducerStatusPage(registry, self.reactor.seconds, self.identity.node_id)
+            root = Resource()  # type: ignore[no-untyped-call]
+            root.putChild(
+                b"", IntroducerStatusPage(registry, self.reactor.seconds, self.identity.node_id)
+            )
+            root.putChild(b"statistics", StatisticsPage([introducer_metrics(registry)]))
             endpoint = serverFromString(self.reactor, web_port)  # type: ignore[no-untyped-call]
-            site = Site(page)  # type: ignore[no-untyped-call]
+            site = Site(root)  # type: ignore[no-untyped-call]
             StreamServerEndpointService(endpoint, site).setServiceParent(self)  # type: ignore[no-untyped-call]
         super().startService()  # type: ignore[no-untyped-call]
         log.info("introducer listening on {listen}", listen=address.listen)

@@ -8,13 +8,9 @@ stores shares passes the storage server's registry too), plus the
 broker's gauges: servers known and servers connected now.
 """
 
-from collections.abc import Sequence
-
-from twisted.web.resource import Resource
-from twisted.web.server import Request
-
 from client.storage_broker import StorageBroker
-from grid.metrics import MetricsError, MetricsRegistry, render_statistics
+from grid.metrics import MetricsRegistry
+from grid.metrics_web import StatisticsPage
 
 
 def broker_metrics(broker: StorageBroker) -> MetricsRegistry:
@@ -31,29 +27,6 @@ def broker_metrics(broker: StorageBroker) -> MetricsRegistry:
         lambda: len(broker.connected_servers()),
     )
     return registry
-
-
-class StatisticsPage(Resource):
-    """``/statistics`` of the web gateway."""
-
-    isLeaf = True  # noqa: N815  Twisted's name
-
-    def __init__(self, registries: Sequence[MetricsRegistry]) -> None:
-        """Serve the statistics of ``registries`` (their names must not overlap)."""
-        super().__init__()
-        self._registries = tuple(registries)
-
-    def render_GET(self, request: Request) -> bytes:  # noqa: N802  twisted.web's name
-        """Render the statistics in the requested form."""
-        output = (request.args.get(b"t") or [b""])[0].decode("utf-8", "replace")
-        try:
-            rendered = render_statistics(self._registries, output)
-        except MetricsError as error:
-            request.setResponseCode(400)
-            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-            return f"{error}\n".encode()
-        request.setHeader(b"content-type", rendered.content_type.encode("ascii"))
-        return rendered.body
 
 
 def client_statistics(

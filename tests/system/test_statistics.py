@@ -28,6 +28,7 @@ class StatisticsGrid:
 
     client_url: str
     storage_urls: tuple[str, ...]
+    introducer_url: str
 
 
 def fetch(url: str) -> tuple[str, bytes]:
@@ -70,8 +71,9 @@ def statistics_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Statis
     try:
         intro_port = free_port()
         intro_dir = base / "intro"
-        grid("create-introducer", *listen_args(intro_port), str(intro_dir)).check_returncode()
-        intro = supervisor.start("intro", [str(GRID), "run", str(intro_dir)], intro_dir)
+        intro_web, intro = _create_and_run(
+            supervisor, "create-introducer", intro_dir, *listen_args(intro_port)
+        )
         furl_file = intro_dir / "private" / "introducer.furl"
         wait_for(
             lambda: furl_file.exists() and port_answers(intro_port), what="introducer", node=intro
@@ -110,7 +112,11 @@ def statistics_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Statis
             what="every storage server connected",
             node=client,
         )
-        yield StatisticsGrid(f"http://{LOOPBACK}:{port}/", tuple(storage_urls))
+        yield StatisticsGrid(
+            f"http://{LOOPBACK}:{port}/",
+            tuple(storage_urls),
+            f"http://{LOOPBACK}:{intro_web}/",
+        )
     finally:
         supervisor.stop_all()
 
@@ -183,3 +189,16 @@ def test_an_unknown_output_is_a_400(statistics_grid: StatisticsGrid) -> None:
         fetch(statistics_grid.client_url + "statistics?t=xml")
     assert caught.value.code == 400
     assert b"t=openmetrics" in caught.value.read()
+
+
+def test_the_introducer_counts_what_it_holds(statistics_grid: StatisticsGrid) -> None:
+    """The introducer's /statistics shows the storage announcements and the subscriptions."""
+    stats = statistics(statistics_grid.introducer_url)["stats"]
+    assert stats["introducer.announcements"] == STORAGE_NODES
+    assert stats["introducer.announcing_hosts"] == STORAGE_NODES
+    assert stats["introducer.subscriptions"] >= 1
+    content_type, body = fetch(statistics_grid.introducer_url + "statistics?t=openmetrics")
+    assert content_type.startswith("application/openmetrics-text")
+    parse_openmetrics(body.decode("utf-8"))
+    _type, page = fetch(statistics_grid.introducer_url)
+    assert b"<html" in page.lower()
