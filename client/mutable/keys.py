@@ -17,7 +17,11 @@ from client.mutable.errors import PrivateKeyUnavailableError
 from client.upload.cpu import CpuRunner
 from grid.caps.mutable import MutableFormat, MutableReadCap, MutableWriteCap
 from grid.crypto.aes import aes_ctr
-from grid.crypto.rsa import RsaPrivateKey, generate_rsa_private_key, load_private_key_der
+from grid.crypto.rsa import (
+    RsaPrivateKey,
+    generate_rsa_private_key,
+    load_authenticated_private_key_der,
+)
 from grid.errors import KeyFormatError
 from grid.hashing import (
     mutable_readkey,
@@ -100,7 +104,7 @@ def decrypt_private_key(writekey: bytes, encrypted: bytes) -> RsaPrivateKey:
     if mutable_writekey(der) != writekey:
         raise PrivateKeyUnavailableError("a share's encrypted private key is not this file's")
     try:
-        return load_private_key_der(der)
+        return load_authenticated_private_key_der(der)
     except KeyFormatError as error:
         raise PrivateKeyUnavailableError(f"a share's private key does not load: {error}") from None
 

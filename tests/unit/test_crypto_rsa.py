@@ -17,6 +17,7 @@ from grid.crypto.rsa import (
     RsaPrivateKey,
     RsaPublicKey,
     generate_rsa_private_key,
+    load_authenticated_private_key_der,
     load_private_key_der,
     load_private_key_pem,
     load_public_key_der,
@@ -81,6 +82,36 @@ def test_der_round_trip(private_key: RsaPrivateKey) -> None:
     assert reloaded == private_key
     assert reloaded.pkcs8_der == private_key.pkcs8_der
     assert load_public_key_der(private_key.public_key.spki_der) == private_key.public_key
+
+
+@given(private_key=rsa_private_keys())
+def test_authenticated_der_loads_the_same_key(private_key: RsaPrivateKey) -> None:
+    """Skipping validation of authenticated bytes loads the same key, with the same bytes."""
+    reloaded = load_authenticated_private_key_der(private_key.pkcs8_der)
+    assert reloaded == private_key
+    assert reloaded.pkcs8_der == private_key.pkcs8_der
+    verify(private_key.public_key, b"m", sign(reloaded, b"m"))
+
+
+def test_authenticated_der_still_refuses_what_is_not_an_rsa_2048_key() -> None:
+    """Garbage, a short RSA key and a non-RSA key are KeyFormatError, validation or not."""
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505  refused
+    curve = ec.generate_private_key(ec.SECP256R1())
+    for data in (
+        b"garbage",
+        small.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        curve.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    ):
+        with pytest.raises(KeyFormatError):
+            load_authenticated_private_key_der(data)
 
 
 @given(
@@ -163,7 +194,7 @@ def test_mutated_spki_loads_or_raises_key_format_error(data: st.DataObject) -> N
 
 def test_small_rsa_key_is_rejected() -> None:
     """An RSA-1024 key is refused as PEM, as DER and as SPKI."""
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505  a key we must refuse
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505  refused  # noqa: S505  a key we must refuse
     der = small.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, NO_ENCRYPTION
     )
