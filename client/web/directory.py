@@ -16,7 +16,9 @@ Rules (Tahoe-LAFS 1.20's web API for directories):
   in place instead), or with ``t=uri`` links the cap in the body, or with
   ``t=mkdir`` makes a directory there (an existing directory is answered
   as is). ``replace=false`` refuses a taken name (409), ``only-files``
-  refuses to replace a directory.
+  refuses to replace a directory. An immutable body is uploaded while the
+  path is being looked up (an unlinked CHK file is harmless if the link is
+  then refused), so the two round trips overlap.
 - ``POST`` to a missing path with ``t=mkdir`` (and its kin) and no
   ``name=`` makes the directory there; any other ``POST`` needs an
   existing target: a directory does what :mod:`client.web.dir_actions`
@@ -31,11 +33,12 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from client.directory import DirectoryNode, ExistingChildError, Replace
-from client.filenodes import MutableFileNode
+from client.filenodes import ImmutableFileNode, MutableFileNode
 from client.node_maker import NodeMaker
 from client.web.common import (
     BadRequestError,
@@ -57,7 +60,7 @@ from client.web.dir_deep import START_OPERATIONS, STREAMS, start_deep_operation
 from client.web.dir_json import describe_child, describe_directory, describe_file_at_path
 from client.web.dir_paths import Target, locate, locate_creating, request_names
 from client.web.filenode import FileResource, answer_check, request_body
-from client.web.new_files import RequestBodySource, store_new_file
+from client.web.new_files import RequestBodySource, store_new_file, wants_immutable_file
 from client.web.operations import OperationTable
 from client.web.ui_directory import directory_page
 from client.web.ui_file import info_page
@@ -205,13 +208,22 @@ class DirectoryResource(Resource):
             raise BadRequestError("PUT to a directory itself needs a child name after it")
         replace = replace_argument(request)
         self._root.require_writable()
-        target = await locate_creating(self._maker, self._root, names)
-        if what == "mkdir":
-            await self._put_mkdir(request, target)
-        elif what == "uri":
-            await self._put_uri(request, target, replace)
-        else:
-            await self._put_file(request, target, replace)
+        upload: Deferred[ImmutableFileNode | MutableFileNode] | None = None
+        if what not in {"mkdir", "uri"} and wants_immutable_file(request):
+            upload = Deferred.fromCoroutine(
+                store_new_file(self._maker, request, RequestBodySource(request))
+            )
+        try:
+            target = await locate_creating(self._maker, self._root, names)
+            if what == "mkdir":
+                await self._put_mkdir(request, target)
+            elif what == "uri":
+                await self._put_uri(request, target, replace)
+            else:
+                await self._put_file(request, target, replace, upload)
+        finally:
+            if upload is not None and not upload.called:
+                upload.addErrback(lambda _failure: None)
 
     async def _put_mkdir(self, request: Request, target: Target) -> None:
         if isinstance(target.node, DirectoryNode):
@@ -237,7 +249,14 @@ class DirectoryResource(Resource):
         await parent.set_child(name, cap, replace=replace)
         finish_text(request, cap.to_string(), 201 if target.missing else 200)
 
-    async def _put_file(self, request: Request, target: Target, replace: Replace) -> None:
+    async def _put_file(
+        self,
+        request: Request,
+        target: Target,
+        replace: Replace,
+        upload: "Deferred[ImmutableFileNode | MutableFileNode] | None",
+    ) -> None:
+        """Store the body and link it; an immutable body was already being uploaded."""
         parent, name = _parent_and_name(target)
         _refuse_replacing(target, replace)
         node = target.node
@@ -245,7 +264,11 @@ class DirectoryResource(Resource):
             FileResource(self._maker, node).render(request)
             return
         parent.require_writable()
-        stored = await store_new_file(self._maker, request, RequestBodySource(request))
+        stored = await (
+            upload
+            if upload is not None
+            else store_new_file(self._maker, request, RequestBodySource(request))
+        )
         await parent.set_child(name, stored.cap, replace=replace)
         finish_text(request, stored.cap.to_string(), 201 if target.missing else 200)
 

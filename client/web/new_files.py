@@ -70,13 +70,17 @@ def requested_private_key(request: Request) -> RsaPrivateKey | None:
         raise BadRequestError(f"private-key is not a usable RSA-2048 key: {error}") from None
 
 
+def wants_immutable_file(request: Request) -> bool:
+    """Whether the request asks for an immutable (CHK or LIT) file."""
+    return requested_format(request) is None and not boolean_argument(request, "mutable")
+
+
 async def store_new_file(
     maker: NodeMaker, request: Request, source: PlaintextSource
 ) -> ImmutableFileNode | MutableFileNode:
     """Store ``source`` as the file the request asks for (immutable or mutable)."""
     fmt = requested_format(request)
-    mutable = fmt is not None or boolean_argument(request, "mutable")
-    if not mutable:
+    if wants_immutable_file(request):
         result = await maker.files.upload(source)
         return ImmutableFileNode(result.cap, maker.files)
     return await maker.create_mutable_file(
