@@ -7,7 +7,9 @@ either way it prints the file's cap. ``--mutable`` / ``--format`` choose
 SDMF or MDMF instead of an immutable (CHK) file; ``--private-key-path PEM``
 makes a mutable file with that RSA-2048 key (so its caps are known in
 advance, as with Tahoe-LAFS). ``get`` takes a cap or an
-``ALIAS:PATH``. Paths without an alias use ``tahoe:``.
+``ALIAS:PATH``; ``--offset`` and ``--length`` read only that range (a
+``Range`` request, so only the segments it covers are fetched; an offset
+past the end is an error). Paths without an alias use ``tahoe:``.
 """
 
 import argparse
@@ -53,7 +55,32 @@ def add_parsers(commands: "argparse._SubParsersAction[Any]") -> None:
     get.add_argument(
         "output", nargs="?", default="-", metavar="OUT", help="where to write it (stdout)"
     )
+    get.add_argument(
+        "--offset", type=_non_negative, default=0, metavar="N", help="start at byte N (0)"
+    )
+    get.add_argument(
+        "--length", type=_non_negative, metavar="N", help="at most N bytes (to the end)"
+    )
     get.set_defaults(handler=run_get)
+
+
+def _non_negative(text: str) -> int:
+    """An argument that must be a whole number of bytes, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _range_header(offset: int, length: int | None) -> dict[str, str]:
+    """The ``Range`` header for ``--offset`` / ``--length`` (none for the whole file)."""
+    if offset == 0 and length is None:
+        return {}
+    end = "" if length is None else str(offset + length - 1)
+    return {"Range": f"bytes={offset}-{end}"}
 
 
 class PutTargetError(GridError, ValueError):
@@ -113,7 +140,10 @@ def run_get(arguments: argparse.Namespace) -> int:
     """Download a file to OUT or stdout."""
     where = parse_grid_path(arguments.cap, read_aliases(arguments.node_directory))
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
-    with client.request(client.url(where)) as response:
+    if arguments.length == 0:
+        return 0
+    headers = _range_header(arguments.offset, arguments.length)
+    with client.request(client.url(where), headers=headers) as response:
         length = response.headers.get("Content-Length")
         progress = progress_for(
             "downloading", int(length) if length else None, quiet=arguments.quiet

@@ -149,3 +149,25 @@ def test_cli_put_with_private_key_path(local_grid: LocalGrid, tmp_path: Path) ->
     bad = grid(*node, "put", "--private-key-path", str(tmp_path / "bad.pem"), str(source))
     assert bad.returncode == 1
     assert bad.stderr.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("fmt", ["MDMF", "CHK"])
+def test_cli_get_a_range(local_grid: LocalGrid, tmp_path: Path, fmt: str) -> None:
+    """With --offset/--length, get returns exactly that slice; past the end is a one-line error."""
+    data = os.urandom(300_000)
+    source = tmp_path / "data"
+    source.write_bytes(data)
+    node = ("-d", str(local_grid.client_dir))
+    made = grid(*node, "put", f"--format={fmt}", str(source))
+    assert made.returncode == 0, made.stderr
+    cap = made.stdout.decode().strip()
+    middle = grid(*node, "get", "--offset", "131000", "--length", "5000", cap)
+    assert middle.returncode == 0, middle.stderr
+    assert middle.stdout == data[131000:136000]
+    tail = grid(*node, "get", "--offset", "299990", cap)
+    assert tail.stdout == data[299990:]
+    past = grid(*node, "get", "--offset", "400000", cap)
+    assert past.returncode == 1
+    assert past.stderr.count(b"\n") == 1
+    negative = grid(*node, "get", "--offset", "-1", cap)
+    assert negative.returncode == 2
