@@ -28,14 +28,12 @@ from client.mutable.key_pool import KeyPool
 from client.mutable.service import MutableService
 from client.node_maker import NodeMaker
 from client.storage_broker import StorageBroker
+from client.storage_subscriptions import storage_introducer_clients
 from client.web.access_log import access_log_line
-from grid import __version__
 from grid.caps import MutableFormat
 from grid.config import NodeConfig
 from grid.errors import ConfigError
-from introducer.cache import AnnouncementCache, cache_path
 from introducer.client import IntroducerClient
-from introducer.introducers_file import load_introducers
 from introducer.node_identity import NodeIdentity
 from introducer.static_servers import load_static_servers
 from introducer.tub import TubAddress, check_port_free
@@ -112,20 +110,9 @@ class ClientNodeService(MultiService):
         self.node_maker = NodeMaker(
             files, mutable, checker, default_mutable_format=default_mutable_format(self.config)
         )
-        nickname = self.config.get("node", "nickname") or ""
-        for petname, furl in load_introducers(self.node_dir, self.config).items():
-            client = IntroducerClient(
-                petname,
-                furl,
-                tub,
-                self.reactor,
-                AnnouncementCache(cache_path(self.node_dir, petname)),
-                nickname=nickname,
-                app_version=f"grid/{__version__}",
-                on_announcement=broker.on_announcement,
-            )
-            client.subscribe_to("storage")
-            self.introducer_clients.append(client)
+        self.introducer_clients = storage_introducer_clients(
+            self.node_dir, self.config, tub, self.reactor, broker
+        )
         broker.start()
         for client in self.introducer_clients:
             client.start()

@@ -30,15 +30,13 @@ from client.repair_agent.settings import agent_settings
 from client.repair_agent.store import StateStore, state_path
 from client.repair_agent.web import agent_site_root
 from client.storage_broker import StorageBroker
+from client.storage_subscriptions import storage_introducer_clients
 from client.upload.cpu import ThreadPoolRunner
 from client.web.statistics import broker_metrics
-from grid import __version__
 from grid.base32 import a2b
 from grid.config import NodeConfig
 from grid.errors import ConfigError, EncodingError
-from introducer.cache import AnnouncementCache, cache_path
 from introducer.client import IntroducerClient
-from introducer.introducers_file import load_introducers
 from introducer.node_identity import NodeIdentity
 from introducer.static_servers import load_static_servers
 from introducer.tub import TubAddress, check_port_free
@@ -96,20 +94,9 @@ class RepairAgentService(MultiService):
             ready=lambda: len(broker.connected_servers()) >= settings.min_servers,
             metrics=self.metrics,
         )
-        nickname = self.config.get("node", "nickname") or ""
-        for petname, furl in load_introducers(self.node_dir, self.config).items():
-            client = IntroducerClient(
-                petname,
-                furl,
-                tub,
-                self._reactor,
-                AnnouncementCache(cache_path(self.node_dir, petname)),
-                nickname=nickname,
-                app_version=f"grid/{__version__}",
-                on_announcement=broker.on_announcement,
-            )
-            client.subscribe_to("storage")
-            self.introducer_clients.append(client)
+        self.introducer_clients = storage_introducer_clients(
+            self.node_dir, self.config, tub, self._reactor, broker
+        )
         broker.start()
         for client in self.introducer_clients:
             client.start()
