@@ -23,13 +23,10 @@ naming the line, and nothing is added. Adding works while the agent runs
 
 import argparse
 import json
-import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
-
-from twisted.logger import globalLogBeginner, textFileLogObserver
+from typing import Any
 
 from client.repair_agent.caps import reduce_to_verify_cap
 from client.repair_agent.errors import NothingToCheckError, UnverifiableCapError
@@ -39,6 +36,7 @@ from client.repair_agent.settings import check_agent_keys
 from client.repair_agent.state import AgentState
 from client.repair_agent.store import StateStore, state_path
 from grid.cli.parsing import Parser, UsageError
+from grid.cli.run_node import run_services
 from grid.config import NodeConfig, parse_config
 from grid.errors import GridError
 from introducer.node_identity import load_node_identity
@@ -197,35 +195,4 @@ def run_agent(arguments: argparse.Namespace) -> int:
     from twisted.internet import reactor  # noqa: PLC0415  installing the reactor is the run's job
 
     service = RepairAgentService(node_dir, config, identity, reactor)
-    failures: list[str] = []
-
-    def start() -> None:
-        try:
-            service.startService()
-        except Exception as error:  # noqa: BLE001  any start-up failure ends the run in one line
-            failures.append(str(error) or type(error).__name__)
-            reactor.stop()
-            return
-        reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
-
-    _begin_logging(node_dir)
-    reactor.callWhenRunning(start)
-    reactor.run()
-    if failures:
-        raise GridError(f"the repair agent did not start: {failures[0]}")
-    return 0
-
-
-def _begin_logging(node_dir: Path) -> None:
-    logs = node_dir / "logs"
-    logs.mkdir(exist_ok=True)
-    log_file: TextIO = (logs / "node.log").open("a", encoding="utf-8")
-    globalLogBeginner.beginLoggingTo(
-        [textFileLogObserver(sys.stdout), textFileLogObserver(log_file)],
-        redirectStandardIO=False,
-    )
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s [%(name)s#%(levelname)s] %(message)s",
-        handlers=[logging.StreamHandler(sys.stdout), logging.StreamHandler(log_file)],
-    )
+    return run_services(node_dir, [service], reactor, "the repair agent")

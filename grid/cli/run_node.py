@@ -11,6 +11,7 @@ A failure while starting is one line on stderr and exit status 1.
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -75,6 +76,15 @@ def run(arguments: argparse.Namespace) -> int:
             return build_gateway(node, () if metrics is None else (metrics.registry,))
 
         services.append(ClientNodeService(node_dir, config, identity, reactor, gateway))
+    return run_services(node_dir, services, reactor, "the node")
+
+
+def run_services(node_dir: Path, services: Sequence[Any], reactor: Any, what: str) -> int:
+    """Log to ``DIR/logs/node.log`` and stdout, start ``services``, run until stopped.
+
+    A service that fails to start stops the run; GridError then names ``what``
+    and the first failure. Services are stopped before the reactor shuts down.
+    """
     failures: list[str] = []
 
     def start() -> None:
@@ -91,7 +101,7 @@ def run(arguments: argparse.Namespace) -> int:
     reactor.callWhenRunning(start)
     reactor.run()
     if failures:
-        raise GridError(f"the node did not start: {failures[0]}")
+        raise GridError(f"{what} did not start: {failures[0]}")
     return 0
 
 
