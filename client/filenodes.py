@@ -16,7 +16,7 @@ from typing import Any
 from client.errors import ClientError
 from client.file_service import FileService
 from client.mutable.retrieve import Consumer
-from client.mutable.service import Contents, MutableService
+from client.mutable.service import Contents, MutableService, Snapshot
 from grid.caps import CHKReadCap, LiteralCap, MutableFormat, MutableReadCap, MutableWriteCap
 
 
@@ -87,6 +87,10 @@ class MutableFileNode:
         """The newest version, whole."""
         return await self._service.read_all(self.cap)
 
+    async def read_snapshot(self) -> Snapshot:
+        """The newest version, whole, with what a later ``modify`` may start from."""
+        return await self._service.read_snapshot(self.cap)
+
     async def overwrite(self, contents: Contents) -> None:
         """Replace the contents (a new version on top of the newest one).
 
@@ -99,9 +103,11 @@ class MutableFileNode:
         """Write ``data`` at ``offset``; MDMF rewrites only the segments it touches."""
         await self._service.write_at(self._write_cap(), offset, data)
 
-    async def modify(self, change: Callable[[bytes], bytes | None]) -> None:
-        """Read, change, publish; again on a collision with another writer."""
-        await self._service.modify(self._write_cap(), change)
+    async def modify(
+        self, change: Callable[[bytes], bytes | None], *, start: Snapshot | None = None
+    ) -> None:
+        """Read (or start from ``start``), change, publish; again on a collision."""
+        await self._service.modify(self._write_cap(), change, start=start)
 
     def _write_cap(self) -> MutableWriteCap:
         if not isinstance(self.cap, MutableWriteCap):

@@ -25,7 +25,7 @@ from client.directory import (
 from client.file_service import FileService
 from client.filenodes import FileNode, ImmutableFileNode, MutableFileNode
 from client.mutable.keys import keys_from_private_key
-from client.mutable.service import Contents, MutableService
+from client.mutable.service import Contents, MutableService, Snapshot
 from client.upload.plaintext_source import BytesSource
 from grid.caps import (
     ChildCap,
@@ -42,18 +42,26 @@ Node = FileNode | DirectoryNode
 
 
 class _MutableBacking:
-    """A mutable directory's body: the whole contents of its mutable file."""
+    """A mutable directory's body: the whole contents of its mutable file.
+
+    The last read is kept so that a change right after it (look up a name,
+    then link it) starts from what was read instead of reading again; the
+    modify loop's test vectors catch a snapshot that went stale.
+    """
 
     def __init__(self, file: MutableFileNode) -> None:
         self._file = file
+        self._last_read: Snapshot | None = None
 
     async def read(self) -> bytes:
         """The file's newest contents."""
-        return await self._file.read_all()
+        self._last_read = await self._file.read_snapshot()
+        return self._last_read.contents
 
     async def modify(self, change: BodyChange) -> None:
         """Change the contents through the file's modify loop."""
-        await self._file.modify(change)
+        start, self._last_read = self._last_read, None
+        await self._file.modify(change, start=start)
 
 
 class _ImmutableBacking:

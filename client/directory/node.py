@@ -128,6 +128,7 @@ class DirectoryNode:
         self._cap = cap
         self._backing = backing
         self._clock = clock
+        self._last_unpacked: tuple[bytes, UnpackedDirectory] | None = None
 
     @property
     def cap(self) -> DirectoryCap:
@@ -151,8 +152,16 @@ class DirectoryNode:
         return file_cap.writekey if isinstance(file_cap, MutableWriteCap) else None
 
     def _unpack(self, body: bytes) -> UnpackedDirectory:
-        """Read a body of this directory, write caps included when this node may see them."""
-        return unpack_directory(body, mutable=self.is_mutable, writekey=self._writekey)
+        """Read a body of this directory, write caps included when this node may see them.
+
+        The last body read is remembered, so a change right after a lookup
+        does not unpack the same bytes again.
+        """
+        if self._last_unpacked is not None and self._last_unpacked[0] == body:
+            return self._last_unpacked[1]
+        unpacked = unpack_directory(body, mutable=self.is_mutable, writekey=self._writekey)
+        self._last_unpacked = (body, unpacked)
+        return unpacked
 
     async def list_children(self) -> dict[str, DirectoryEntry]:
         """Every child, by name; entries carry the child's caps and metadata."""

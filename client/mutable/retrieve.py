@@ -4,12 +4,14 @@ Rules:
 
 - Only the version chosen from the servermap is read, from k shares with
   distinct share numbers (in server order); the rest are spares.
-- Before its first block, each share's share hash chain and whole block hash
-  tree are read and checked: the block tree's root, as this share's leaf,
+- With its first block, each share's share hash chain and whole block hash
+  tree are read (in the same call) and checked: the block tree's root, as this share's leaf,
   must link through the chain to the signed root hash. Each block (MDMF:
   ``salt || block``) must then hash to its leaf of that tree.
-- Every read also re-reads the share's checkstring. If it changed, the share
-  now holds another version: it is dropped without blame. A share that fails
+- Bytes the servermap already read (``first_bytes``) are used as they are:
+  they came in one read with the checkstring that named the version. Every
+  other read re-reads the checkstring; if it changed, the share now holds
+  another version: it is dropped without blame. A share that fails
   a format or hash check is reported to its server
   (``advise_corrupt_share``) and dropped; a server that fails or times out
   is dropped. A dropped share is replaced by a spare; with fewer than k
@@ -155,7 +157,13 @@ class ShareReader:
         self.dropped = False
 
     async def read(self, ranges: list[tuple[int, int]]) -> list[bytes]:
-        """Read ``ranges`` of the share, after checking it still holds this version."""
+        """Read ``ranges`` of the share, after checking it still holds this version.
+
+        Ranges inside the bytes the servermap read are cut from them, with no call.
+        """
+        held = self.share.first_bytes
+        if all(offset + length <= len(held) for offset, length in ranges):
+            return [held[offset : offset + length] for offset, length in ranges]
         server = self.share.server
         shnum = self.share.shnum
         size = len(self._checkstring)
@@ -177,22 +185,33 @@ class ShareReader:
 
     async def load_block_tree(self) -> list[bytes]:
         """Read and check the share hash chain and block hash tree (once)."""
-        if self.block_tree is None:
-            chain, tree = _sections(self.share)
-            chain_bytes, tree_bytes = await self.read([chain, tree])
-            self.block_tree = check_block_tree(
-                self._share_tree,
-                self.share.shnum,
-                chain_bytes,
-                tree_bytes,
-                num_segments(self.share.version),
-            )
+        if self.block_tree is not None:
+            return self.block_tree
+        chain_bytes, tree_bytes = await self.read(list(_sections(self.share)))
+        return self._check_block_tree(chain_bytes, tree_bytes)
+
+    def _check_block_tree(self, chain_bytes: bytes, tree_bytes: bytes) -> list[bytes]:
+        self.block_tree = check_block_tree(
+            self._share_tree,
+            self.share.shnum,
+            chain_bytes,
+            tree_bytes,
+            num_segments(self.share.version),
+        )
         return self.block_tree
 
     async def block(self, segment: int) -> tuple[bytes, bytes]:
-        """Return this share's checked (salt, block) for ``segment``."""
-        tree = await self.load_block_tree()
-        (stored,) = await self.read([block_location(self.share, segment)])
+        """Return this share's checked (salt, block) for ``segment``.
+
+        The first block comes in one call with the chain and block tree it is checked by.
+        """
+        location = block_location(self.share, segment)
+        if self.block_tree is None:
+            chain_bytes, tree_bytes, stored = await self.read([*_sections(self.share), location])
+            tree = self._check_block_tree(chain_bytes, tree_bytes)
+        else:
+            tree = self.block_tree
+            (stored,) = await self.read([location])
         version = self.share.version
         if version.salt is not None:
             salt, block, leaf = version.salt, stored, block_hash(stored)

@@ -3,7 +3,8 @@
 Rules:
 
 - Every server is asked at once with ``slot_readv(SI, [], [(0, read_size)])``
-  (4000 bytes, as Tahoe's servermap reads). Shares whose signed fields end
+  (32 KiB by default: the whole share of a small SDMF file or directory, so
+  reading or changing one needs no second round trip). Shares whose signed fields end
   past what was read are read again, in one more call, far enough (never
   past :data:`MAX_SIGNED_END`).
 - A share counts only if its header parses, its verification key hashes to
@@ -47,7 +48,7 @@ from grid.formats.sdmf import (
 )
 from grid.hashing import pubkey_fingerprint
 
-DEFAULT_READ_SIZE = 4000
+DEFAULT_READ_SIZE = 32768
 DEFAULT_TIMEOUT = 60.0
 MAX_SIGNED_END = 65536
 

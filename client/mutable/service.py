@@ -9,7 +9,11 @@ Rules:
   (new files use the service's). Its shares replace every share found and
   fill the missing share numbers (:mod:`client.mutable.placement`).
 - ``modify`` is read -> change -> publish; ``None`` from the change means
-  no change. When another writer interferes (a failed test vector, or the
+  no change. It may start from a :class:`Snapshot` an earlier
+  ``read_snapshot`` took (the servermap, version and contents it saw), which
+  saves the read; the publish's test vectors still compare every share with
+  what the snapshot saw, so a stale snapshot only costs one failed attempt,
+  retried at once from a fresh read. When another writer interferes (a failed test vector, or the
   version being read replaced mid-read: VersionChangedError) it waits a random, growing delay on
   the injected clock and starts again, at most ``max_attempts`` times, so an
   update that returns has landed on top of every update acknowledged
@@ -33,6 +37,7 @@ Rules:
 import os
 from collections.abc import Callable, Sequence
 
+import attrs
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
@@ -79,6 +84,15 @@ DEFAULT_BACKOFF = 0.05
 Change = Callable[[bytes], bytes | None]
 Contents = bytes | PlaintextSource
 """New contents of a file: in memory, or a source read by range."""
+
+
+@attrs.frozen
+class Snapshot:
+    """What one read of a file saw: the servermap, the version read and its contents."""
+
+    servermap: ServerMap
+    version: VersionId
+    contents: bytes
 
 
 class MutableService:
@@ -158,6 +172,16 @@ class MutableService:
         await self.read(cap, chunks.append)
         return b"".join(chunks)
 
+    async def read_snapshot(self, cap: MutableWriteCap | MutableReadCap) -> Snapshot:
+        """The newest version's whole plaintext, with the servermap and version it came from."""
+        keys = keys_from_cap(cap)
+        servermap = await self._map(keys)
+        version = _best_version(servermap, self._needed)
+        contents = await read_version(
+            servermap, version, keys, clock=self._clock, timeout=self._timeout
+        )
+        return Snapshot(servermap, version, contents)
+
     async def size(self, cap: MutableWriteCap | MutableReadCap) -> int:
         """The size in bytes of the newest recoverable version."""
         keys = keys_from_cap(cap)
@@ -178,15 +202,22 @@ class MutableService:
             keys, cap.format, _as_source(contents), servermap, needed=needed, total=total
         )
 
-    async def modify(self, cap: MutableWriteCap, change: Change) -> None:
-        """Read, apply ``change``, publish; start again when another writer interferes."""
+    async def modify(
+        self, cap: MutableWriteCap, change: Change, *, start: Snapshot | None = None
+    ) -> None:
+        """Read, apply ``change``, publish; start again when another writer interferes.
+
+        With ``start``, the first attempt changes the snapshot's contents instead of reading.
+        """
         for attempt in range(self._max_attempts):
             try:
-                await self._modify_once(cap, change)
+                await self._modify_once(cap, change, start)
             except (UncoordinatedWriteError, VersionChangedError):
                 if attempt + 1 == self._max_attempts:
                     raise
-                await self._wait_before_retry(attempt)
+                if start is None:
+                    await self._wait_before_retry(attempt)
+                start = None
             else:
                 return
 
@@ -199,7 +230,7 @@ class MutableService:
                 if cap.format is MutableFormat.MDMF:
                     await self._patch_once(cap, offset, data)
                 else:
-                    await self._modify_once(cap, _splice(offset, data))
+                    await self._modify_once(cap, _splice(offset, data), None)
             except (UncoordinatedWriteError, VersionChangedError):
                 if attempt + 1 == self._max_attempts:
                     raise
@@ -207,12 +238,14 @@ class MutableService:
             else:
                 return
 
-    async def _modify_once(self, cap: MutableWriteCap, change: Change) -> None:
+    async def _modify_once(
+        self, cap: MutableWriteCap, change: Change, start: Snapshot | None
+    ) -> None:
         keys = keys_from_cap(cap)
-        servermap = await self._map(keys)
-        version = _best_version(servermap, self._needed)
-        old = await read_version(servermap, version, keys, clock=self._clock, timeout=self._timeout)
-        new = change(old)
+        if start is None:
+            start = await self.read_snapshot(cap)
+        servermap, version = start.servermap, start.version
+        new = change(start.contents)
         if new is None:
             return
         keys = await self._signing_keys(keys, servermap)

@@ -6,6 +6,7 @@ slot semantics (test vectors, write enablers, advisories) are the real ones;
 servers can be made to fail or hang, and time is a ``Clock``.
 """
 
+import os
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -267,3 +268,55 @@ def test_servermap_reads_again_when_the_first_read_is_short(grid: _Grid) -> None
     assert len(servermap.shares) == 4
     holders = [c for c in grid.connections if grid.holders(cap)[grid.connections.index(c)]]
     assert all(c.calls.count("slot_readv") >= 2 for c in holders)
+
+
+def test_small_sdmf_file_reads_in_one_call_per_server(grid: _Grid) -> None:
+    """The servermap's first read holds a small SDMF share whole: no second call to read it."""
+    service = grid.service()
+    cap = grid.run(service.create(b"s" * 3000, MutableFormat.SDMF, _key()))
+    for connection in grid.connections:
+        connection.calls.clear()
+    assert _read(grid, service, cap) == b"s" * 3000
+    assert [c.calls.count("slot_readv") for c in grid.connections] == [1] * 6
+
+
+def test_first_block_comes_with_its_hash_trees(grid: _Grid) -> None:
+    """A share's chain, block tree and first block past the first read come in one call."""
+    service = grid.service(max_segment_size=60_000)
+    data = os.urandom(100_000)
+    cap = grid.run(service.create(data, MutableFormat.MDMF, _key()))
+    for connection in grid.connections:
+        connection.calls.clear()
+    assert _read(grid, service, cap) == data
+    reads = sorted(c.calls.count("slot_readv") for c in grid.connections)
+    assert reads == [1, 1, 1, 1, 3, 3]
+
+
+def test_modify_from_a_fresh_snapshot_reads_nothing_more(grid: _Grid) -> None:
+    """A change starting from the read just made publishes without reading again."""
+    service = grid.service()
+    cap = grid.run(service.create(b"base", MutableFormat.SDMF, _key()))
+    snapshot = grid.run(service.read_snapshot(cap))
+    assert snapshot.contents == b"base"
+    for connection in grid.connections:
+        connection.calls.clear()
+    grid.run(service.modify(cap, lambda old: old + b"+mine", start=snapshot))
+    assert all("slot_readv" not in c.calls for c in grid.connections)
+    assert _read(grid, service, cap) == b"base+mine"
+
+
+def test_modify_from_a_stale_snapshot_lands_on_top_of_the_newer_version(grid: _Grid) -> None:
+    """Another writer changed the file after the snapshot: its change is kept, ours added."""
+    first, second = grid.service(), grid.service()
+    cap = grid.run(first.create(b"v1", MutableFormat.SDMF, _key()))
+    snapshot = grid.run(first.read_snapshot(cap))
+    grid.run(second.overwrite(cap, b"theirs"))
+    seen: list[bytes] = []
+
+    def append(old: bytes) -> bytes:
+        seen.append(old)
+        return old + b"+mine"
+
+    grid.run(first.modify(cap, append, start=snapshot))
+    assert seen == [b"v1", b"theirs"]
+    assert _read(grid, first, cap) == b"theirs+mine"
