@@ -4,15 +4,24 @@ Rules: each run makes a deep-immutable copy of FROM and links it as
 ``TO/Archives/<UTC time, YYYY-MM-DD_HH:MM:SSZ>`` and as ``TO/Latest``
 (creating TO and Archives if missing). A file whose size, mtime and ctime
 match the backup database is not read again: its recorded cap is reused.
-A directory whose children (names, caps, metadata) hash to a recorded
-value reuses its recorded directory cap, so a second run over unchanged
-files uploads nothing and creates no directory. Files keep their ``mtime``
-and ``ctime`` as link metadata. Names matching an ``--exclude`` glob (or
-``--exclude-vcs``'s list) are skipped, as are symlinks and special files.
-``-v`` names every file as it is handled; the summary line is always printed.
+With ``--ignore-timestamps`` those facts are not trusted: every file is
+read and uploaded again (convergent encryption gives unchanged content its
+old cap, and the servers already hold its shares, so nothing new is
+stored); a file whose cap comes back unchanged counts as reused.
+``--no-backupdb`` neither opens nor creates the database: every file is
+uploaded and every directory created (identical content still gets
+identical caps). A directory whose children (names, caps, metadata) hash
+to a recorded value reuses its recorded directory cap, so a second run over
+unchanged files uploads nothing and creates no directory. Files keep their
+``mtime`` and ``ctime`` as link metadata. Names matching an ``--exclude``
+glob, a line of the ``--exclude-from-utf-8`` file (alias
+``--exclude-from``) or ``--exclude-vcs``'s list are skipped, as are
+symlinks and special files. ``-v`` names every file as it is handled; the
+summary line is always printed.
 """
 
 import argparse
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -21,13 +30,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from grid.cli.alias_path import GridPath, parse_grid_path
 from grid.cli.aliases import read_aliases
-from grid.cli.backupdb import BACKUPDB_FILE, BackupDB, FileState, open_backupdb
+from grid.cli.backupdb import BACKUPDB_FILE, FileState, NoBackupDB, open_backupdb
 from grid.cli.count_progress import CountProgress, count_progress
 from grid.cli.web_client import WebClient
 from grid.errors import GridError
@@ -37,6 +46,25 @@ VCS_PATTERNS = (".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".gitignore", ".
 
 class BackupError(GridError, ValueError):
     """A backup cannot start: its source or target is not what it must be."""
+
+
+class BackupMemory(Protocol):
+    """What a backup remembers between runs (a BackupDB, or a NoBackupDB that remembers nothing)."""
+
+    def lookup_file(self, path: str, state: FileState) -> str | None:
+        """The cap ``path`` got when it last had exactly ``state``."""
+
+    def recorded_cap(self, path: str) -> str | None:
+        """The cap ``path`` got at its last upload, whatever its state."""
+
+    def record_file(self, path: str, state: FileState, cap: str, now: float) -> None:
+        """Remember that ``path``, as ``state``, was uploaded as ``cap``."""
+
+    def lookup_directory(self, dirhash: str) -> str | None:
+        """The directory cap made from children hashing to ``dirhash``."""
+
+    def record_directory(self, dirhash: str, cap: str, now: float) -> None:
+        """Remember the directory cap made from children hashing to ``dirhash``."""
 
 
 @attrs.define
@@ -69,10 +97,25 @@ def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
         "--exclude", action="append", default=[], metavar="PATTERN", help="skip matching names"
     )
     backup.add_argument(
-        "--exclude-from", type=Path, metavar="FILE", help="skip names matching FILE's patterns"
+        "--exclude-from-utf-8",
+        "--exclude-from",
+        dest="exclude_from",
+        type=Path,
+        metavar="FILE",
+        help="skip names matching the patterns in FILE (UTF-8, one per line)",
     )
     backup.add_argument(
         "--exclude-vcs", action="store_true", help="skip version-control files and directories"
+    )
+    backup.add_argument(
+        "--no-backupdb",
+        action="store_true",
+        help="use no backup database (do not create one): upload every file",
+    )
+    backup.add_argument(
+        "--ignore-timestamps",
+        action="store_true",
+        help="do not trust recorded size and times: read and upload every file again",
     )
     backup.set_defaults(handler=run_backup)
 
@@ -88,12 +131,11 @@ def run_backup(arguments: argparse.Namespace) -> int:
     archives = target.child("Archives")
     _ensure_directory(client, archives, "Archives")
     started = time.time()
-    db_path = arguments.node_directory.expanduser() / BACKUPDB_FILE
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with open_backupdb(db_path) as backupdb:
+    with _backup_memory(arguments) as memory:
         backer = Backer(
             client,
-            backupdb,
+            memory,
+            use_timestamps=not arguments.ignore_timestamps,
             exclude=_patterns(arguments),
             verbose=arguments.verbose,
             progress=count_progress("backed up", quiet=arguments.quiet),
@@ -105,6 +147,16 @@ def run_backup(arguments: argparse.Namespace) -> int:
     client.link(target.child("Latest"), root_cap)
     print(backer.counts.summary())
     return 0
+
+
+def _backup_memory(
+    arguments: argparse.Namespace,
+) -> contextlib.AbstractContextManager[BackupMemory]:
+    if arguments.no_backupdb:
+        return contextlib.nullcontext(NoBackupDB())
+    db_path = arguments.node_directory.expanduser() / BACKUPDB_FILE
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return open_backupdb(db_path)
 
 
 def _ensure_directory(client: WebClient, where: GridPath, text: str) -> None:
@@ -131,15 +183,21 @@ class Backer:
     def __init__(
         self,
         client: WebClient,
-        backupdb: BackupDB,
+        memory: BackupMemory,
         *,
+        use_timestamps: bool,
         exclude: Sequence[str],
         verbose: bool,
         progress: CountProgress,
     ) -> None:
-        """Back up through ``client``, remembering in ``backupdb``."""
+        """Back up through ``client``, remembering in ``memory``.
+
+        With ``use_timestamps`` false, a file is never taken as unchanged
+        from its recorded size and times: it is read and uploaded again.
+        """
         self.client = client
-        self.backupdb = backupdb
+        self.memory = memory
+        self.use_timestamps = use_timestamps
         self.exclude = exclude
         self.verbose = verbose
         self.progress = progress
@@ -164,29 +222,36 @@ class Backer:
                 self.counts.files_skipped += 1
                 self._say(f"skipping {path}: not a regular file or directory")
         dirhash = hashlib.sha256(json.dumps(children, sort_keys=True).encode()).hexdigest()
-        known = self.backupdb.lookup_directory(dirhash)
+        known = self.memory.lookup_directory(dirhash)
         if known is not None:
             self.counts.directories_reused += 1
             return known
         cap = self.client.create_immutable_directory(children)
-        self.backupdb.record_directory(dirhash, cap, time.time())
+        self.memory.record_directory(dirhash, cap, time.time())
         self.counts.directories_created += 1
         return cap
 
     def back_up_file(self, path: Path, state: FileState) -> str:
         """The cap of ``path``: the recorded one if unchanged, else a fresh upload."""
         key = str(path.absolute())
-        known = self.backupdb.lookup_file(key, state)
         self.progress.advance()
-        if known is not None:
-            self.counts.files_reused += 1
-            self._say(f"reusing {path}")
-            return known
-        self._say(f"uploading {path}")
+        if self.use_timestamps:
+            known = self.memory.lookup_file(key, state)
+            if known is not None:
+                self.counts.files_reused += 1
+                self._say(f"reusing {path}")
+                return known
+            previous = None
+        else:
+            previous = self.memory.recorded_cap(key)
+        self._say(f"{'re-reading' if previous else 'uploading'} {path}")
         with path.open("rb") as body:
             cap = self.client.upload(None, body, state.size)
-        self.backupdb.record_file(key, state, cap, time.time())
-        self.counts.files_uploaded += 1
+        self.memory.record_file(key, state, cap, time.time())
+        if cap == previous:
+            self.counts.files_reused += 1
+        else:
+            self.counts.files_uploaded += 1
         return cap
 
     def _say(self, line: str) -> None:

@@ -3,11 +3,15 @@
 Rules: one SQLite file (``NODEDIR/private/backupdb.sqlite``) with a
 ``version`` row and two tables. ``local_files`` maps a local file's
 absolute path to the size, mtime and ctime it had when it was uploaded and
-the cap it got; a lookup answers the cap only when all three still match.
+the cap it got; a lookup answers the cap only when all three still match
+(:meth:`BackupDB.recorded_cap` answers it whatever they are, for a backup
+that re-reads every file and only wants to know whether the cap changed).
 ``directories`` maps a hash of an immutable directory's children (names,
 caps, metadata) to the directory cap made from them. Each record is
 committed at once, so an interrupted backup keeps what it finished. Times
 of upload are passed in. Every SQLite failure becomes a BackupDBError.
+:class:`NoBackupDB` stands in when there must be no database at all: it
+remembers nothing and touches no disk.
 """
 
 import sqlite3
@@ -68,6 +72,11 @@ class BackupDB:
         )
         return None if row is None else str(row[0])
 
+    def recorded_cap(self, path: str) -> str | None:
+        """The cap ``path`` got at its last upload, whatever its state was then; None if new."""
+        row = self._query("SELECT filecap FROM local_files WHERE path = ?", (path,))
+        return None if row is None else str(row[0])
+
     def record_file(self, path: str, state: FileState, cap: str, now: float) -> None:
         """Remember that ``path``, as ``state``, was uploaded as ``cap`` at ``now``."""
         self._write(
@@ -97,6 +106,28 @@ class BackupDB:
                 self._connection.execute(sql, parameters)
         except sqlite3.Error as error:
             raise BackupDBError(f"cannot write the backup database: {error}") from None
+
+
+class NoBackupDB:
+    """The stand-in for no backup database: every lookup misses, nothing is recorded."""
+
+    def lookup_file(self, path: str, state: FileState) -> str | None:
+        """Nothing is known, so every file is uploaded."""
+        return None
+
+    def recorded_cap(self, path: str) -> str | None:
+        """Nothing was recorded."""
+        return None
+
+    def record_file(self, path: str, state: FileState, cap: str, now: float) -> None:
+        """Forget the upload at once."""
+
+    def lookup_directory(self, dirhash: str) -> str | None:
+        """Nothing is known, so every directory is created."""
+        return None
+
+    def record_directory(self, dirhash: str, cap: str, now: float) -> None:
+        """Forget the directory at once."""
 
 
 @contextmanager

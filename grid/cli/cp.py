@@ -12,12 +12,16 @@ cap) can only go to a file target. Grid-to-grid copies link the existing
 file caps (nothing is uploaded again) into new directories. Directories
 already at the target are merged into, files there are replaced. Each grid
 directory gets its new children in one ``t=set_children`` request.
+``--caps-only`` changes only copies to local files: each gets its source's
+read cap (no newline) instead of the data, for debugging and comparing
+trees. ``-v`` names every file on stderr as it is copied.
 """
 
 import argparse
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,6 +81,12 @@ def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
     """Register ``grid cp``."""
     cp = commands.add_parser("cp", help="copy files and directories, local and in the grid")
     cp.add_argument("-r", "--recursive", action="store_true", help="copy directories too")
+    cp.add_argument(
+        "--caps-only",
+        action="store_true",
+        help="write each file's read cap instead of its data into local files (for debugging)",
+    )
+    cp.add_argument("-v", "--verbose", action="store_true", help="name every file copied")
     cp.add_argument("sources", nargs="+", metavar="FROM")
     cp.add_argument("target", metavar="TO")
     cp.set_defaults(handler=run_cp)
@@ -91,7 +101,12 @@ def run_cp(arguments: argparse.Namespace) -> int:
         isinstance(source, LocalDirectory | GridDirectory) for source in sources
     ):
         raise CopyError("cannot copy directories without -r (--recursive)")
-    copier = Copier(client, count_progress("copied", quiet=arguments.quiet))
+    copier = Copier(
+        client,
+        count_progress("copied", quiet=arguments.quiet),
+        caps_only=arguments.caps_only,
+        verbose=arguments.verbose,
+    )
     copier.copy(sources, parse_cp_path(arguments.target, aliases), arguments.target)
     copier.progress.finish()
     return 0
@@ -121,10 +136,14 @@ def _source(client: WebClient, where: GridPath | LocalPath, text: str) -> Source
 class Copier:
     """Carries out one ``cp`` with one gateway client, counting files copied."""
 
-    def __init__(self, client: WebClient, progress: CountProgress) -> None:
-        """Copy through ``client``."""
+    def __init__(
+        self, client: WebClient, progress: CountProgress, *, caps_only: bool, verbose: bool
+    ) -> None:
+        """Copy through ``client``; ``caps_only`` writes read caps, not data, to local files."""
         self.client = client
         self.progress = progress
+        self.caps_only = caps_only
+        self.verbose = verbose
 
     def copy(self, sources: Sequence[Source], target: GridPath | LocalPath, text: str) -> None:
         """Copy ``sources`` to ``target`` (as given on the command line in ``text``)."""
@@ -143,23 +162,28 @@ class Copier:
             source = _only_file(sources, text)
             if not isinstance(source, GridFile):
                 raise CopyError("copying from local to local: use your system's cp")
-            self._download(source.cap, target)
+            self._download(source, target)
 
     def _into_local_directory(self, sources: Sequence[Source], target: Path) -> None:
         for source in sources:
             if isinstance(source, GridFile):
-                self._download(source.cap, target / _named(source))
+                self._download(source, target / _named(source))
             elif isinstance(source, GridDirectory):
                 inner = target / source.name if source.name else target
                 inner.mkdir(exist_ok=True)
                 self._into_local_directory(list(self._grid_children(source.cap)), inner)
 
-    def _download(self, cap: str, target: Path) -> None:
-        with (
-            self.client.request(self.client.url(GridPath(cap, ""))) as response,
-            target.open("wb") as output,
-        ):
-            shutil.copyfileobj(response, output, _CHUNK)
+    def _download(self, source: GridFile, target: Path) -> None:
+        if self.caps_only:
+            self._say(f"writing the cap of {source.name or 'a file'} to {target}")
+            target.write_bytes(str(source.details.get("ro_uri", source.cap)).encode())
+        else:
+            self._say(f"downloading {source.name or 'a file'} to {target}")
+            with (
+                self.client.request(self.client.url(GridPath(source.cap, ""))) as response,
+                target.open("wb") as output,
+            ):
+                shutil.copyfileobj(response, output, _CHUNK)
         self.progress.advance()
 
     def _grid_children(self, cap: str) -> Iterator[Source]:
@@ -187,6 +211,7 @@ class Copier:
         if isinstance(source, LocalFile):
             self._upload(source.path, target)
         else:
+            self._say(f"linking {source.name or 'a file'} to {text}")
             self.client.link(target, source.cap)
             self.progress.advance()
 
@@ -219,6 +244,7 @@ class Copier:
     def _file_entry(self, source: LocalFile | GridFile) -> dict[str, str]:
         if isinstance(source, LocalFile):
             return {"ro_uri": self._upload(source.path, None)}
+        self._say(f"linking {source.name}")
         self.progress.advance()
         entry = {"ro_uri": str(source.details.get("ro_uri", source.cap))}
         if source.details.get("rw_uri"):
@@ -226,10 +252,15 @@ class Copier:
         return entry
 
     def _upload(self, path: Path, target: GridPath | None) -> str:
+        self._say(f"uploading {path}")
         with path.open("rb") as body:
             cap = self.client.upload(target, body, path.stat().st_size)
         self.progress.advance()
         return cap
+
+    def _say(self, line: str) -> None:
+        if self.verbose:
+            print(line, file=sys.stderr, flush=True)
 
 
 def _wants_directory(sources: Sequence[Source], text: str) -> bool:
