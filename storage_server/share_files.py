@@ -99,6 +99,16 @@ def pwrite_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
+def drop_cached_pages(fd: int) -> None:
+    """Let the kernel reuse the page cache holding a file already synced to disk.
+
+    Only a hint: on a system without ``posix_fadvise`` it does nothing.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
 def fsync_directory(path: Path) -> None:
     """Make a rename or unlink in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
