@@ -58,6 +58,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "debug": ("grid.cli.debug", "look inside caps and shares"),
 }
 _OPTIONS_WITH_VALUES = frozenset({"-d", "--node-directory", "--node-url"})
+GATEWAY_COMMANDS = frozenset(
+    {
+        "put", "get", "create-alias", "add-alias", "list-aliases", "mkdir", "ls", "cp", "mv",
+        "ln", "unlink", "rm", "backup", "manifest", "stats", "check", "deep-check", "webopen",
+        "status",
+    }
+)  # fmt: skip
+"""Commands that talk to a node's gateway: like Tahoe's, they also take -d and --node-url."""
 
 
 def _command_named(argv: Sequence[str]) -> str | None:
@@ -92,10 +100,27 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         module = importlib.import_module(COMMANDS[wanted][0])
         register = getattr(module, "add_parsers", None) or module.add_parser
         register(commands)
+        if wanted in GATEWAY_COMMANDS:
+            _add_node_options(commands.choices[wanted])
     for name, (_, help_text) in COMMANDS.items():
         if name not in commands.choices:
             commands.add_parser(name, help=help_text)
     return parser
+
+
+def _add_node_options(command: argparse.ArgumentParser) -> None:
+    """Accept ``-d`` and ``--node-url`` after the command too; given there, they win."""
+    command.add_argument(
+        "-d",
+        "--node-directory",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="the client node to use",
+    )
+    command.add_argument(
+        "--node-url", default=argparse.SUPPRESS, metavar="URL", help="the web gateway to use"
+    )
 
 
 def _silence_stdout() -> None:
