@@ -15,15 +15,18 @@ Rules:
   (:class:`ConflictingWriteError`): the writer remembers the written ranges and
   compares the overlap with the disk before writing anything.
 - ``close`` writes the lease, fsyncs the file, renames it into ``shares/``
-  and fsyncs the bucket directory. Once on disk, the share's pages are
-  dropped from the page cache (``POSIX_FADV_DONTNEED``): a share is rarely
-  read back soon, and reusing those pages for the next upload is far cheaper
-  than taking fresh ones (on a 2-core VM, 40 MB of fresh page cache cost 0.1
-  CPU-s, recycled pages 0.01). It never replaces a file already there
-  (a mutable write may have taken the share number meanwhile): the upload is
-  aborted instead. ``abort`` deletes the partial file; it is
-  idempotent and does nothing after ``close``. Writing or closing a closed
-  bucket is :class:`BucketClosedError`.
+  and fsyncs the bucket directory. Pages of the share are dropped from the
+  page cache once on disk (``POSIX_FADV_DONTNEED``, which also starts the
+  writing): after each MiB written and at close. A share is rarely read back
+  soon; reusing its pages for the next writes is far cheaper than taking
+  fresh ones (on a 2-core VM, 40 MB of fresh page cache cost 0.1 CPU-s,
+  recycled pages 0.01), and ``close``'s fsync finds little left to write
+  (it was 0.3 s at the end of every 100 MiB upload on the local grid).
+  ``close`` never replaces a file already there (a mutable write may have
+  taken the share number meanwhile): the upload is aborted instead.
+  ``abort`` deletes the partial file; it is idempotent and does nothing
+  after ``close``. Writing or closing a closed bucket is
+  :class:`BucketClosedError`.
 - Any disk failure while writing or closing (ENOSPC, EFBIG, EIO, ...) aborts
   the upload, so no partial share ever reaches ``shares/``, and raises
   :class:`DiskError`.
@@ -78,6 +81,8 @@ from storage_server.written_ranges import WrittenRanges
 NEW_CONTAINER_VERSION = 2
 MAX_WRITE_RANGES = 16384
 
+FLUSH_STEP = 1024 * 1024
+
 _log = logging.getLogger(__name__)
 
 
@@ -115,6 +120,7 @@ class BucketWriter:
         self._on_done = on_done
         self._state = _BucketState.OPEN
         self._written = WrittenRanges()
+        self._flushed_to = 0
         self.last_activity = clock()
 
     @property
@@ -156,12 +162,19 @@ class BucketWriter:
             try:
                 self._check_overlaps(fd, offset, data)
                 pwrite_all(fd, data, CONTAINER_HEADER.size + offset)
+                self._flush_early(fd, CONTAINER_HEADER.size + end)
             finally:
                 os.close(fd)
         except (OSError, OverflowError) as error:
             self._discard()
             raise disk_error(f"writing share {self.shnum}", error) from error
         self._written.add(offset, end)
+
+    def _flush_early(self, fd: int, written_to: int) -> None:
+        """Each MiB, start writing the share to disk and drop the pages already there."""
+        if written_to - self._flushed_to >= FLUSH_STEP:
+            drop_cached_pages(fd, written_to)
+            self._flushed_to = written_to
 
     def _check_overlaps(self, fd: int, offset: int, data: bytes) -> None:
         for start, stop in self._written.overlaps(offset, offset + len(data)):

@@ -99,14 +99,14 @@ def pwrite_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
-def drop_cached_pages(fd: int) -> None:
-    """Let the kernel reuse the page cache holding a file already synced to disk.
+def drop_cached_pages(fd: int, length: int = 0) -> None:
+    """Start writing a file's first ``length`` bytes (0: all) to disk; free the pages already there.
 
     Only a hint: on a system without ``posix_fadvise`` it does nothing.
     """
     advise = getattr(os, "posix_fadvise", None)
     if advise is not None:
-        advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        advise(fd, 0, length, os.POSIX_FADV_DONTNEED)
 
 
 def fsync_directory(path: Path) -> None:
