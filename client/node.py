@@ -27,6 +27,7 @@ from client.file_service import FileService
 from client.mutable.key_pool import KeyPool
 from client.mutable.service import MutableService
 from client.node_maker import NodeMaker
+from client.node_url import write_node_url
 from client.storage_broker import StorageBroker
 from client.storage_subscriptions import storage_introducer_clients
 from client.web.access_log import access_log_line
@@ -147,7 +148,5 @@ class ClientNodeService(MultiService):
 
     def _web_listening(self, port: Any) -> None:
         self._web_port = port
-        host = port.getHost()
-        address = "127.0.0.1" if host.host in {"0.0.0.0", "::"} else host.host  # noqa: S104  mapping the wildcard to loopback
-        (self.node_dir / "node.url").write_text(f"http://{address}:{host.port}/\n")
-        log.info("web gateway at http://{address}:{port}/", address=address, port=host.port)
+        url = write_node_url(self.node_dir, port.getHost())
+        log.info("web gateway at {url}", url=url)

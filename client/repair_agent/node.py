@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted.web.server import Site
 
 from client.checking import CheckService
+from client.node_url import write_node_url
 from client.repair_agent.checker import CheckServiceChecker
 from client.repair_agent.metrics import AgentMetrics
 from client.repair_agent.scheduler import Scheduler
@@ -137,9 +138,5 @@ class RepairAgentService(MultiService):
 
     def _web_listening(self, port: Any) -> None:
         self._web_port = port
-        host = port.getHost()
-        address = "127.0.0.1" if host.host in {"0.0.0.0", "::"} else host.host  # noqa: S104  mapping the wildcard to loopback
-        (self.node_dir / "node.url").write_text(f"http://{address}:{host.port}/\n")
-        log.info(
-            "repair agent reports at http://{address}:{port}/", address=address, port=host.port
-        )
+        url = write_node_url(self.node_dir, port.getHost())
+        log.info("repair agent reports at {url}", url=url)

@@ -80,7 +80,11 @@ def test_client_finds_storage_nodes_through_introducer(
         str(client_dir),
     )
     client = supervisor.start("client", [str(GRID), "run", str(client_dir)], client_dir)
-    wait_for(lambda: port_answers(web_port), what="the web gateway", node=client)
+    wait_for(
+        lambda: port_answers(web_port) and (client_dir / "node.url").exists(),
+        what="the web gateway and node.url",
+        node=client,
+    )
     wait_for(
         lambda: (
             [s["connection_status"] for s in welcome(client_dir)["servers"]]

@@ -102,6 +102,7 @@ def statistics_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Statis
             "--shares-happy",
             "1",
         )
+        wait_for((client_dir / "node.url").exists, what="node.url", node=client)
         wait_for(
             lambda: (
                 len(welcome(client_dir)["servers"]) == STORAGE_NODES
