@@ -15,7 +15,8 @@ to a recorded value reuses its recorded directory cap, so a second run over
 unchanged files uploads nothing and creates no directory. Files keep their
 ``mtime`` and ``ctime`` as link metadata. Names matching an ``--exclude``
 glob, a line of the ``--exclude-from-utf-8`` file (alias
-``--exclude-from``) or ``--exclude-vcs``'s list are skipped, as are
+``--exclude-from``) or ``--exclude-vcs``'s list (the names Tahoe's and GNU
+tar's ``--exclude-vcs`` skip) are skipped, as are
 symlinks and special files. ``-v`` names every file as it is handled; the
 summary line is always printed.
 """
@@ -41,7 +42,26 @@ from grid.cli.count_progress import CountProgress, count_progress
 from grid.cli.web_client import WebClient
 from grid.errors import GridError
 
-VCS_PATTERNS = (".git", ".hg", ".svn", ".bzr", "CVS", "_darcs", ".gitignore", ".hgignore")
+VCS_PATTERNS = (
+    "CVS",
+    "RCS",
+    "SCCS",
+    ".git",
+    ".gitignore",
+    ".cvsignore",
+    ".svn",
+    ".arch-ids",
+    "{arch}",
+    "=RELEASE-ID",
+    "=meta-update",
+    "=update",
+    ".bzr",
+    ".bzrignore",
+    ".bzrtags",
+    ".hg",
+    ".hgignore",
+    "_darcs",
+)
 
 
 class BackupError(GridError, ValueError):
@@ -136,7 +156,7 @@ def run_backup(arguments: argparse.Namespace) -> int:
             client,
             memory,
             use_timestamps=not arguments.ignore_timestamps,
-            exclude=_patterns(arguments),
+            exclude=exclude_patterns(arguments),
             verbose=arguments.verbose,
             progress=count_progress("backed up", quiet=arguments.quiet),
         )
@@ -167,7 +187,8 @@ def _ensure_directory(client: WebClient, where: GridPath, text: str) -> None:
         raise BackupError(f"{text}: exists and is not a directory")
 
 
-def _patterns(arguments: argparse.Namespace) -> list[str]:
+def exclude_patterns(arguments: argparse.Namespace) -> list[str]:
+    """The globs a backup skips: --exclude, then --exclude-from-utf-8 lines, then the VCS names."""
     patterns = list(arguments.exclude)
     if arguments.exclude_from is not None:
         lines = arguments.exclude_from.read_text(encoding="utf-8").splitlines()

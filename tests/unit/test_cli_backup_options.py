@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from grid.cli.backup import VCS_PATTERNS, exclude_patterns
 from grid.cli.backupdb import FileState, NoBackupDB, open_backupdb
 from grid.cli.main import build_parser
 
@@ -75,3 +76,22 @@ def test_cp_flags_parse(argv: tuple[str, ...], caps_only: bool, verbose: bool) -
     arguments = parse("cp", *argv, "tahoe:a", "b")
     assert arguments["caps_only"] is caps_only
     assert arguments["verbose"] is verbose
+
+
+def test_exclude_vcs_adds_every_version_control_name() -> None:
+    """--exclude-vcs skips the same eighteen names Tahoe 1.20 does, after the user's own."""
+    arguments = build_parser(["backup"]).parse_args(
+        ["backup", "--exclude", "*.tmp", "--exclude-vcs", "home", "tahoe:bk"]
+    )
+    patterns = exclude_patterns(arguments)
+    assert patterns[0] == "*.tmp"
+    assert set(patterns[1:]) == set(VCS_PATTERNS)
+    for name in ("CVS", "RCS", "SCCS", ".cvsignore", "{arch}", "=RELEASE-ID", ".bzrtags", "_darcs"):
+        assert name in VCS_PATTERNS
+    assert len(set(VCS_PATTERNS)) == 18
+
+
+def test_without_exclude_vcs_version_control_names_are_kept() -> None:
+    """Without the flag, no version-control name is excluded."""
+    arguments = build_parser(["backup"]).parse_args(["backup", "home", "tahoe:bk"])
+    assert exclude_patterns(arguments) == []
