@@ -5,9 +5,10 @@ Rules (Tahoe-LAFS 1.20's web API):
 - An operation is started under a handle the client picks; a handle in use
   is refused (400). It runs on the reactor while the client polls.
 - ``GET /operations/H?output=JSON`` answers the operation's status as JSON
-  (``finished`` false while it runs, its partial results so far); an
-  operation that failed answers its error's status and message; an unknown
-  handle is a 404.
+  (``finished`` false while it runs, its partial results so far); without
+  ``output=JSON`` the same status is an HTML page for people
+  (:mod:`client.web.ui_operation`); an operation that failed answers its
+  error's status and message; an unknown handle is a 404.
 - ``POST /operations/H?t=cancel`` asks it to stop (it stops before its next
   node) and answers the status.
 - A finished operation is kept ``retain-for`` seconds (default four days)
@@ -33,6 +34,8 @@ from client.web.common import (
     json_text,
     status_for,
 )
+from client.web.ui_headers import set_page_headers
+from client.web.ui_operation import operation_page
 from grid.errors import GridError
 
 DEFAULT_RETAIN_SECONDS = 4 * 24 * 60 * 60
@@ -130,8 +133,11 @@ class _OperationResource(Resource):
         elif (argument(request, "output", "") or "").lower() == "json":
             finish_text(request, json_text(operation.status_json()))
         else:
-            state = "finished" if operation.finished else "still running"
-            finish_text(request, f"operation {self._handle}: {state}\n")
+            set_page_headers(request)
+            request.write(
+                operation_page(self._handle, operation.status_json(), cancelled=operation.cancelled)
+            )
+            request.finish()
         self._table.polled(self._handle)
 
     def render_GET(self, request: Request) -> Any:  # noqa: N802  Twisted's name

@@ -121,12 +121,19 @@ def breadcrumbs(crumbs: Sequence[tuple[str, str | None]]) -> str:
     return f'<nav class="crumbs" aria-label="breadcrumbs">{separator.join(parts)}</nav>'
 
 
-def render_page(title: str, body: str) -> bytes:
-    """The whole document: ``title`` (plain text, escaped here) around ``body`` (HTML)."""
+def render_page(title: str, body: str, *, refresh_seconds: int | None = None) -> bytes:
+    """The whole document: ``title`` (plain text, escaped here) around ``body`` (HTML).
+
+    With ``refresh_seconds`` the browser reloads the page that often (a
+    status page of something still running).
+    """
+    refresh = ""
+    if refresh_seconds is not None:
+        refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">'
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="referrer" content="no-referrer">'
+        f'<meta name="referrer" content="no-referrer">{refresh}'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} \u2014 grid</title><style>{PAGE_CSS}</style></head>"
         '<body><header><a href="/">grid</a></header>'

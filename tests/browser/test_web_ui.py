@@ -223,3 +223,28 @@ def test_hostile_name_is_shown_as_text(
         browser.switch_to.alert.text  # noqa: B018  reading it is what raises when none is open
     cells = rows(browser)[HOSTILE_NAME]
     assert fetch(link_in(cells, "download").get_attribute("href") or "")[0] == source.read_bytes()
+
+
+def test_operation_page_shows_a_manifest(
+    browser: WebDriver, local_grid: LocalGrid, screenshot: Screenshot, tmp_path: Path
+) -> None:
+    """A manifest started under a handle is readable at /operations/H, with a link to its JSON."""
+    source = tmp_path / "listed.txt"
+    source.write_bytes(b"a file the manifest lists, long enough to be stored on servers\n" * 5)
+    directory = new_directory(browser, local_grid, screenshot)
+    upload(browser, source, "listed.txt")
+    start = urllib.request.Request(  # noqa: S310  loopback
+        directory.split("?")[0] + "?t=start-manifest&ophandle=browser-m1", method="POST"
+    )
+    with urllib.request.urlopen(start, timeout=PATIENCE):  # noqa: S310  loopback
+        pass
+    browser.get(local_grid.url + "operations/browser-m1")
+    WebDriverWait(browser, PATIENCE).until(
+        lambda driver: "finished" in driver.find_element(By.TAG_NAME, "p").text
+    )
+    screenshot("operation")
+    assert heading(browser) == "Operation browser-m1"
+    names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "td.name")]
+    assert "listed.txt" in names
+    follow(browser, browser.find_element(By.LINK_TEXT, "the same status as JSON"))
+    assert '"finished": true' in browser.find_element(By.TAG_NAME, "body").text

@@ -445,6 +445,14 @@ def test_manifest_deep_size_and_stats(web: WebGrid) -> None:
     assert len(manifest["storage-index"]) == 4
     assert len(manifest["verifycaps"]) == 4
     assert manifest["stats"]["count-files"] == 3
+    page = web.request("GET", "/operations/m1")
+    assert page.status == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "content-security-policy" in page.headers
+    assert "Operation m1" in page.text
+    assert "http-equiv" not in page.text
+    assert f'<td class="name">sub/mut</td><td class="name">{caps["mut"]}</td>' in page.text
+    assert "5 items" in page.text
     web.request("POST", url(root, t="start-deep-stats", ophandle="s1"))
     stats = _poll(web, "s1")
     assert stats["count-directories"] == 2
