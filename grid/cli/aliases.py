@@ -3,7 +3,8 @@
 Rules: the file is UTF-8 text, one ``name: cap`` per line; blank lines and
 lines starting with ``#`` are ignored, and so is a line without a colon.
 ``private/root_dir.cap``, if present, defines the ``tahoe`` alias, and the
-aliases file may override it. New aliases are appended as ``name: cap``
+aliases file may override it; a command's ``--dir-cap`` overrides both for
+that command, as Tahoe's does. New aliases are appended as ``name: cap``
 lines (after a newline if the file lacks a final one), so a file Tahoe wrote
 stays as it was. An alias name holds no colon and no space (one trailing
 colon on the command line is dropped); an alias cap must be a directory cap.
@@ -53,6 +54,15 @@ def read_aliases(node_dir: Path) -> dict[str, str]:
     path = aliases_path(node_dir)
     if path.exists():
         aliases.update(parse_aliases(path.read_text(encoding="utf-8")))
+    return aliases
+
+
+def command_aliases(arguments: argparse.Namespace) -> dict[str, str]:
+    """The aliases a command sees: the node's, with ``--dir-cap`` (if given) as ``tahoe``."""
+    aliases = read_aliases(arguments.node_directory)
+    dir_cap = getattr(arguments, "dir_cap", None)
+    if dir_cap:
+        aliases[DEFAULT_ALIAS] = directory_cap(dir_cap)
     return aliases
 
 

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import attrs
 
 from grid.cli.alias_path import GridPath, parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.backupdb import BACKUPDB_FILE, FileState, NoBackupDB, open_backupdb
 from grid.cli.count_progress import CountProgress, count_progress
 from grid.cli.web_client import WebClient
@@ -145,7 +145,7 @@ def run_backup(arguments: argparse.Namespace) -> int:
     source = Path(arguments.source).expanduser()
     if not source.is_dir():
         raise BackupError(f"{arguments.source}: not a local directory")
-    target = parse_grid_path(arguments.target, read_aliases(arguments.node_directory))
+    target = parse_grid_path(arguments.target, command_aliases(arguments))
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     _ensure_directory(client, target, arguments.target)
     archives = target.child("Archives")

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from grid.cli.alias_path import GridPath, parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.web_client import GatewayError, WebClient
 from grid.errors import GridError
 
@@ -75,7 +75,7 @@ def _query(arguments: argparse.Namespace, what: str) -> dict[str, str]:
 
 
 def _locations(arguments: argparse.Namespace) -> Iterator[GridPath]:
-    aliases = read_aliases(arguments.node_directory)
+    aliases = command_aliases(arguments)
     for text in arguments.where or [""]:
         yield parse_grid_path(text, aliases)
 

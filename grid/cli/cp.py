@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from grid.cli.alias_path import GridPath, LocalPath, parse_cp_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.count_progress import CountProgress, count_progress
 from grid.cli.web_client import WebClient, best_cap
 from grid.errors import GridError
@@ -94,7 +94,7 @@ def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
 
 def run_cp(arguments: argparse.Namespace) -> int:
     """Copy every source to the target."""
-    aliases = read_aliases(arguments.node_directory)
+    aliases = command_aliases(arguments)
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     sources = [_source(client, parse_cp_path(text, aliases), text) for text in arguments.sources]
     if not arguments.recursive and any(

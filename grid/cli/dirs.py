@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from grid.cli.alias_path import GridPath, parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.web_client import WebClient, best_cap
 from grid.errors import GridError
 
@@ -51,7 +51,7 @@ def run_mkdir(arguments: argparse.Namespace) -> int:
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     where = None
     if arguments.where is not None:
-        where = parse_grid_path(arguments.where, read_aliases(arguments.node_directory))
+        where = parse_grid_path(arguments.where, command_aliases(arguments))
         if not where.segments:
             where = None
     print(client.create_directory(where, directory_format=arguments.format))
@@ -72,7 +72,7 @@ def run_mv(arguments: argparse.Namespace) -> int:
 
 
 def _relink(arguments: argparse.Namespace, *, move: bool) -> None:
-    aliases = read_aliases(arguments.node_directory)
+    aliases = command_aliases(arguments)
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     source = parse_grid_path(arguments.source, aliases)
     if not source.segments:
@@ -93,7 +93,7 @@ def _is_directory(client: WebClient, where: GridPath) -> bool:
 
 def run_unlink(arguments: argparse.Namespace) -> int:
     """Remove each named entry from its directory."""
-    aliases = read_aliases(arguments.node_directory)
+    aliases = command_aliases(arguments)
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     for text in arguments.where:
         where = parse_grid_path(text, aliases)

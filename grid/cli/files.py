@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from grid.cli.alias_path import parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.progress import CountingReader, progress_for
 from grid.cli.web_client import WebClient
 from grid.crypto.rsa import load_private_key_pem
@@ -117,7 +117,7 @@ def _put_url(client: WebClient, arguments: argparse.Namespace) -> str:
         query["private-key"] = _private_key_argument(arguments.private_key_path, arguments.format)
     if arguments.target is None:
         return client.url(None, query)
-    where = parse_grid_path(arguments.target, read_aliases(arguments.node_directory))
+    where = parse_grid_path(arguments.target, command_aliases(arguments))
     if not where.segments:
         if where.root_cap.startswith(("URI:SSK:", "URI:MDMF:")):
             return client.url(where)
@@ -138,7 +138,7 @@ def _put(client: WebClient, url: str, source: IO[bytes], *, quiet: bool) -> int:
 
 def run_get(arguments: argparse.Namespace) -> int:
     """Download a file to OUT or stdout."""
-    where = parse_grid_path(arguments.cap, read_aliases(arguments.node_directory))
+    where = parse_grid_path(arguments.cap, command_aliases(arguments))
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     if arguments.length == 0:
         return 0

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from grid.cli.alias_path import parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.web_client import WebClient, node_description
 
 HALF_YEAR = 180 * 24 * 3600
@@ -48,7 +48,7 @@ def add_parser(commands: "argparse._SubParsersAction[Any]") -> None:
 
 def run_ls(arguments: argparse.Namespace) -> int:
     """List the directory (or file) at the path."""
-    where = parse_grid_path(arguments.where, read_aliases(arguments.node_directory))
+    where = parse_grid_path(arguments.where, command_aliases(arguments))
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     url = client.url(where, {"t": "json"})
     if arguments.json:

@@ -109,7 +109,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 
 def _add_node_options(command: argparse.ArgumentParser) -> None:
-    """Accept ``-d`` and ``--node-url`` after the command too; given there, they win."""
+    """Accept ``-d``/``--node-url`` after the command too (there they win), and ``--dir-cap``."""
     command.add_argument(
         "-d",
         "--node-directory",
@@ -120,6 +120,9 @@ def _add_node_options(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--node-url", default=argparse.SUPPRESS, metavar="URL", help="the web gateway to use"
+    )
+    command.add_argument(
+        "--dir-cap", metavar="DIRCAP", help="use this directory cap as the 'tahoe:' alias"
     )
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from grid.cli.alias_path import parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.web_client import GatewayError, WebClient
 
 _ERROR_PREFIX = "ERROR:"
@@ -41,7 +41,7 @@ def add_parsers(commands: "argparse._SubParsersAction[Any]") -> None:
 
 def stream_units(arguments: argparse.Namespace) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each manifest unit under the path: its raw line and its parsed JSON."""
-    where = parse_grid_path(arguments.where, read_aliases(arguments.node_directory))
+    where = parse_grid_path(arguments.where, command_aliases(arguments))
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     with client.request(client.url(where, {"t": "stream-manifest"}), method="POST") as response:
         for raw in response:

@@ -14,7 +14,7 @@ import webbrowser
 from typing import Any
 
 from grid.cli.alias_path import parse_grid_path
-from grid.cli.aliases import read_aliases
+from grid.cli.aliases import command_aliases
 from grid.cli.web_client import WebClient
 
 _COLUMNS = (("type", "Type"), ("storage-index-string", "Storage Index"), ("total-size", "Size"))
@@ -36,7 +36,7 @@ def run_webopen(arguments: argparse.Namespace) -> int:
     client = WebClient.for_node(arguments.node_directory, arguments.node_url)
     url = client.base_url
     if arguments.where is not None:
-        where = parse_grid_path(arguments.where, read_aliases(arguments.node_directory))
+        where = parse_grid_path(arguments.where, command_aliases(arguments))
         url = client.url(where, {"t": "info"} if arguments.info else None)
     try:
         opened = webbrowser.get().open(url)

@@ -220,9 +220,21 @@ def test_webopen_prints_the_url_without_a_browser(client_dir: Path) -> None:
     assert result.stdout.startswith(url + "/uri/URI%3ADIR2%3A")
 
 
+def test_dir_cap_stands_in_for_the_tahoe_alias(client_dir: Path, tmp_path: Path) -> None:
+    """--dir-cap makes 'tahoe:' (and alias-less paths) mean that directory, for one command."""
+    other = ok(client_dir, "mkdir").strip()
+    (tmp_path / "note").write_bytes(b"kept under another root")
+    ok(client_dir, "put", "--dir-cap", other, str(tmp_path / "note"), "tahoe:note.txt")
+    assert ok(client_dir, "ls", "--dir-cap", other).split() == ["note.txt"]
+    assert ok(client_dir, "ls", "--dir-cap", other, "tahoe:").split() == ["note.txt"]
+    assert "note.txt" not in ok(client_dir, "ls").split()
+    assert ok(client_dir, "get", "--dir-cap", other, "note.txt", "-") == "kept under another root"
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["ls", "--dir-cap", "URI:CHK:not-a-directory"],
         ["get", "tahoe:no/such/file"],
         ["ls", "tahoe:nothing-here"],
         ["cp", "/no/such/local/file", "tahoe:x"],

@@ -9,10 +9,12 @@ from grid.cli.aliases import (
     AliasError,
     append_alias,
     check_alias_name,
+    command_aliases,
     parse_aliases,
     read_aliases,
 )
-from grid.cli.main import main
+from grid.cli.main import build_parser, main
+from grid.errors import CapError
 
 ROOT = "URI:DIR2:ovjy4yhylqlfoqg2vcze36dhde:4d4voqjdoqb2dknfmspkzrk5cwm5f6ahnphsdimt3jpvvqk4uhqa"
 ROOT_RO = "URI:DIR2-RO:"
@@ -116,3 +118,21 @@ def test_adding_an_existing_alias_fails(tmp_path: Path, capsys: pytest.CaptureFi
     assert status == 1
     assert "already exists" in err
     assert read_aliases(tmp_path) == {"tahoe": ROOT}
+
+
+def test_dir_cap_overrides_the_tahoe_alias_for_one_command(tmp_path: Path) -> None:
+    """--dir-cap replaces tahoe: (from either file) and leaves the other aliases alone."""
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "aliases").write_text(f"tahoe: {ROOT}\nwork: {WORK}\n")
+    argv = ["-d", str(tmp_path), "ls", "--dir-cap", WORK]
+    arguments = build_parser(argv).parse_args(argv)
+    assert command_aliases(arguments) == {"tahoe": WORK, "work": WORK}
+    argv = ["-d", str(tmp_path), "ls"]
+    assert command_aliases(build_parser(argv).parse_args(argv)) == {"tahoe": ROOT, "work": WORK}
+
+
+def test_dir_cap_must_be_a_directory_cap(tmp_path: Path) -> None:
+    """A --dir-cap that is not a directory cap is refused by name."""
+    argv = ["-d", str(tmp_path), "ls", "--dir-cap", "URI:LIT:nbswy3dp"]
+    with pytest.raises(CapError, match="not a directory cap"):
+        command_aliases(build_parser(argv).parse_args(argv))
