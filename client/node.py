@@ -20,7 +20,6 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource
-from twisted.web.server import Site
 
 from client.checking import CheckService
 from client.file_service import FileService
@@ -31,6 +30,7 @@ from client.node_url import write_node_url
 from client.storage_broker import StorageBroker
 from client.storage_subscriptions import storage_introducer_clients
 from client.web.access_log import access_log_line
+from client.web.form_body import form_site
 from grid.caps import MutableFormat
 from grid.config import NodeConfig
 from grid.errors import ConfigError
@@ -139,7 +139,7 @@ class ClientNodeService(MultiService):
             return
         check_port_free(TubAddress(web_port, None))
         endpoint = serverFromString(self._reactor, web_port)  # type: ignore[no-untyped-call]
-        site = Site(self._gateway(self), logFormatter=access_log_line)  # type: ignore[no-untyped-call]
+        site = form_site(self._gateway(self), logFormatter=access_log_line)
         endpoint.listen(site).addCallbacks(self._web_listening, self._web_failed)
 
     def _web_failed(self, failure: Any) -> None:

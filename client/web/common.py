@@ -36,6 +36,7 @@ from client.errors import ClientError
 from client.filenodes import FileNode, ReadOnlyFileError
 from client.mutable.errors import UncoordinatedWriteError
 from client.upload.errors import UploadUnhappinessError
+from client.web.form_body import FormError, form_arguments
 from grid.errors import CapError, GridError, NotEnoughSharesError
 
 _RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -48,6 +49,7 @@ class BadRequestError(ClientError):
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (CapError, 400),
     (BadRequestError, 400),
+    (FormError, 400),
     (ValueError, 400),
     (InvalidChildNameError, 400),
     (CannotLinkError, 400),
@@ -109,6 +111,7 @@ def json_text(value: Any) -> str:
 
 def argument(request: Request, name: str, default: str | None = None) -> str | None:
     """The first value of query (or form) argument ``name``, decoded as UTF-8."""
+    form_arguments(request)
     values = request.args.get(name.encode("ascii"))
     if not values:
         return default

@@ -20,8 +20,6 @@ Rules (Tahoe-LAFS 1.20's web API):
 - A missing or bad argument is a :class:`BadRequestError` naming it.
 """
 
-import email.parser
-import email.policy
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
 
@@ -29,10 +27,10 @@ from twisted.web.server import Request
 
 from client.directory import DirectoryNode, Replace, open_directory_at_path, split_path
 from client.node_maker import NodeMaker
-from client.upload.plaintext_source import BytesSource
 from client.web.common import BadRequestError, argument, boolean_argument, finish_text
 from client.web.dir_json import children_from_json
 from client.web.filenode import request_body
+from client.web.form_body import FormPartSource, form_file
 from client.web.new_files import store_new_file
 from grid.caps import DirectoryCap, MutableFormat, parse_cap, parse_child_cap
 from grid.errors import CapError
@@ -105,34 +103,23 @@ async def _mkdir(request: Request, maker: NodeMaker, directory: DirectoryNode) -
     return created.cap.to_string()
 
 
-def _uploaded_file_name(request: Request) -> str | None:
-    """The file name a multipart form gives for its ``file`` field, if any."""
-    content_type = request.getHeader(b"content-type") or b""
-    if not content_type.lower().startswith(b"multipart/"):
-        return None
-    headers = b"Content-Type: " + content_type + b"\r\n\r\n"
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        headers + request_body(request)
-    )
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            filename = part.get_filename()
-            return filename.replace("\\", "/").rsplit("/", 1)[-1] if filename else None
-    return None
-
-
 async def _upload(request: Request, maker: NodeMaker, directory: DirectoryNode) -> str:
-    files = request.args.get(b"file")
-    if not files:
+    part = form_file(request)
+    if part is None or request.content is None:
         raise BadRequestError("t=upload needs a multipart form with a 'file' field")
-    name = argument(request, "name") or _uploaded_file_name(request)
+    name = argument(request, "name") or _base_name(part.filename)
     if not name:
         raise BadRequestError("t=upload needs name= (or a file name in the form)")
     directory.require_writable()
     replace = replace_argument(request)
-    node = await store_new_file(maker, request, BytesSource(files[0]))
+    node = await store_new_file(maker, request, FormPartSource(request.content, part))
     await directory.set_child(name, node.cap, replace=replace)
     return node.cap.to_string()
+
+
+def _base_name(filename: str | None) -> str | None:
+    """The last component of a form's file name (browsers may send a whole path)."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1] if filename else None
 
 
 async def _link_uri(request: Request, maker: NodeMaker, directory: DirectoryNode) -> str:

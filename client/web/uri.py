@@ -27,11 +27,11 @@ from client.directory import DirectoryNode
 from client.file_service import FileService
 from client.filenodes import ImmutableFileNode, MutableFileNode
 from client.node_maker import NodeMaker
-from client.upload.plaintext_source import BytesSource
 from client.web.common import BadRequestError, argument, finish_text, run
 from client.web.dir_actions import MKDIR_KINDS
 from client.web.directory import DirectoryResource, mkdir_unlinked
 from client.web.filenode import FileResource
+from client.web.form_body import FormPartSource, form_file
 from client.web.new_files import RequestBodySource, store_new_file
 from client.web.operations import ErrorResource, OperationTable
 from grid.caps import parse_cap
@@ -100,8 +100,8 @@ class UriRoot(Resource):
             return
         if what != "upload":
             raise BadRequestError(f"POST /uri does not know t={what}")
-        files = request.args.get(b"file")
-        if not files:
+        part = form_file(request)
+        if part is None or request.content is None:
             raise BadRequestError("t=upload needs a multipart form with a 'file' field")
-        node = await store_new_file(self._maker, request, BytesSource(files[0]))
+        node = await store_new_file(self._maker, request, FormPartSource(request.content, part))
         finish_text(request, node.cap.to_string())

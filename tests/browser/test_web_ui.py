@@ -1,5 +1,6 @@
 """The web UI in a real headless Chromium against a real grid: the flows a person goes through."""
 
+import json
 import os
 import urllib.request
 from collections.abc import Callable
@@ -14,11 +15,14 @@ from tests.system.grid_processes import LocalGrid
 
 pytest.importorskip("selenium", reason="selenium is not installed: run install_browser.sh")
 
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -37,11 +41,29 @@ def fetch(url: str) -> tuple[bytes, Any]:
         return response.read(), response.headers
 
 
+def gone(element: WebElement) -> Callable[[WebDriver], bool]:
+    """A wait condition: ``element`` no longer belongs to the page.
+
+    Chromium may report a node that is being detached as "does not belong to
+    the document" (a plain WebDriverException) rather than as stale; both
+    mean the old page is gone.
+    """
+
+    def check(_driver: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+        return False
+
+    return check
+
+
 def submit(browser: WebDriver, button: WebElement) -> None:
     """Click a form's button and wait until the page it leads to has replaced this one."""
     old_page = browser.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(browser, PATIENCE).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(browser, PATIENCE).until(gone(old_page))
     WebDriverWait(browser, PATIENCE).until(
         lambda driver: driver.execute_script("return document.readyState") == "complete"
     )
@@ -238,11 +260,11 @@ def test_operation_page_shows_a_manifest(
     )
     with urllib.request.urlopen(start, timeout=PATIENCE):  # noqa: S310  loopback
         pass
+    status_url = local_grid.url + "operations/browser-m1?output=JSON"
+    WebDriverWait(browser, PATIENCE).until(lambda _: json.loads(fetch(status_url)[0])["finished"])
     browser.get(local_grid.url + "operations/browser-m1")
-    WebDriverWait(browser, PATIENCE).until(
-        lambda driver: "finished" in driver.find_element(By.TAG_NAME, "p").text
-    )
     screenshot("operation")
+    assert browser.find_element(By.TAG_NAME, "p").text.startswith("finished")
     assert heading(browser) == "Operation browser-m1"
     names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "td.name")]
     assert "listed.txt" in names

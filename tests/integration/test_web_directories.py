@@ -7,6 +7,7 @@ stored on the grid (k=3, N=10) and read back through the same API.
 """
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -302,6 +303,37 @@ def test_post_upload(web: WebGrid) -> None:
     _one_line_error(web.request("POST", url(root, t="upload", name="x")), 400)
     evil = web.upload_form(url(root), {"t": "upload", "name": "e", "when_done": "http://x/"}, b"")
     _one_line_error(evil, 400)
+
+
+def test_post_upload_of_a_large_binary_file(web: WebGrid) -> None:
+    """A form file of several segments, full of CRLFs and dashes, is stored byte for byte."""
+    root = _mkdir(web)
+    data = (b"\r\n--" + os.urandom(61)) * 50_000
+    answer = web.upload_form(url(root, t="upload"), {"name": "big.bin"}, data)
+    assert answer.status == 200, answer.text
+    assert web.request("GET", url(root, "big.bin")).body == data
+    direct = web.upload_form("/uri?t=upload", {}, data)
+    assert direct.text == answer.text
+
+
+def test_malformed_forms_are_one_line_400s(web: WebGrid) -> None:
+    """A multipart body without its closing boundary, or without a boundary at all: 400."""
+    root = _mkdir(web)
+    cut = b'--b0\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nabc'
+    multipart = {"Content-Type": "multipart/form-data; boundary=b0"}
+    _one_line_error(web.request("POST", url(root, t="upload", name="x"), cut, multipart), 400)
+    no_boundary = {"Content-Type": "multipart/form-data"}
+    _one_line_error(web.request("POST", url(root, t="upload", name="x"), cut, no_boundary), 400)
+    assert "x" not in _json(web, root)[1]["children"]
+
+
+def test_url_encoded_form_fields_are_arguments(web: WebGrid) -> None:
+    """A POST whose body is an url-encoded form gives its fields as arguments (t, name)."""
+    root = _mkdir(web)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = web.request("POST", url(root), b"t=mkdir&name=from-form", form)
+    assert answer.status == 200, answer.text
+    assert "from-form" in _json(web, root)[1]["children"]
 
 
 def test_post_uri_links(web: WebGrid) -> None:

@@ -22,11 +22,11 @@ from urllib.parse import quote, urlencode
 import attrs
 from twisted.internet import reactor
 from twisted.web.resource import Resource
-from twisted.web.server import Site
 
 from client.checking import CheckService
 from client.file_service import FileService
 from client.node_maker import NodeMaker
+from client.web.form_body import form_site
 from client.web.operations import OperationsResource, OperationTable
 from client.web.uri import UriRoot
 from grid.base32 import b2a
@@ -83,7 +83,7 @@ class WebGrid:
             root = Resource()  # type: ignore[no-untyped-call]
             root.putChild(b"uri", UriRoot(maker, table))
             root.putChild(b"operations", OperationsResource(table))
-            site = Site(root)  # type: ignore[no-untyped-call]
+            site = form_site(root)
             return reactor.listenTCP(0, site, interface=LOOPBACK)  # type: ignore[arg-type]
 
         listening = in_reactor(listen)
