@@ -116,6 +116,7 @@ class _StreamPublisher:
         self._per_batch = max(1, batch_size // layout.segment_size)
         self._leaves: list[list[bytes]] = [[] for _ in range(layout.total_shares)]
         self._first_salt = b""
+        self._unconfirmed: set[str] = set()
 
     async def publish(self) -> PublishResult:
         """Code and write every batch, then the ends; return where the shares landed."""
@@ -133,7 +134,7 @@ class _StreamPublisher:
         placed = await self._write_round(
             placed, lambda shnum: [self._tree_vector(ends, shnum), (0, ends.fronts[shnum])]
         )
-        result = PublishResult(ends.version, placed)
+        result = PublishResult(ends.version, placed, frozenset(self._unconfirmed))
         log_partial(result)
         return result
 
@@ -228,6 +229,7 @@ class _StreamPublisher:
             checkstring_size=MDMF_CHECKSTRING_SIZE,
             clock=self._clock,
             timeout=self._timeout,
+            unconfirmed=self._unconfirmed,
         )
 
     async def _write_later(

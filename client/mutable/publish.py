@@ -12,7 +12,10 @@ Rules:
   :class:`UncoordinatedWriteError`, raised after every call has finished.
 - A server that fails or times out loses its new shares to the next server
   (in permuted order) that does not hold that share number, if the writer
-  can supply whole shares. Publishing succeeds when every share number was
+  can supply whole shares. A server that timed out may still have taken the
+  write, or another writer's: it is named in ``PublishResult.unconfirmed``,
+  and a read-modify-write treats that as a collision (see
+  :mod:`client.mutable.service`). Publishing succeeds when every share number was
   written; fewer than N but at least k is logged and accepted; fewer than k
   raises NotEnoughSharesError.
 - :func:`write_shares` is one such round of calls (with its re-placements)
@@ -53,6 +56,7 @@ class PublishResult:
 
     version: VersionId
     placed: Mapping[str, frozenset[int]]
+    unconfirmed: frozenset[str] = frozenset()
 
     @property
     def share_numbers(self) -> frozenset[int]:
@@ -94,6 +98,7 @@ class _Publisher:
         self.placed: dict[str, set[int]] = {}
         self.failed: set[str] = set()
         self.collided: list[str] = []
+        self.unconfirmed: set[str] = set()
 
     async def write(self, plan: Placement) -> None:
         """Send every server its writes, then re-place the shares failed servers lost."""
@@ -154,6 +159,8 @@ class _Publisher:
         except (ServerFailedError, ServerTimeoutError) as error:
             _log.info("mutable.publish.server-failed server=%s error=%s", server.name, error)
             self.failed.add(server_id)
+            if isinstance(error, ServerTimeoutError):
+                self.unconfirmed.add(server.name)
             return list(tw_vectors)
         if not passed:
             _log.info("mutable.publish.collision server=%s", server.name)
@@ -175,11 +182,13 @@ async def write_shares(
     checkstring_size: int,
     clock: IReactorTime,
     timeout: float = DEFAULT_TIMEOUT,
+    unconfirmed: set[str] | None = None,
 ) -> dict[str, frozenset[int]]:
     """Write one round as ``plan`` says; return where each share number landed.
 
     Raises UncoordinatedWriteError if any test vector failed, and
-    NotEnoughSharesError if fewer than ``needed`` share numbers landed.
+    NotEnoughSharesError if fewer than ``needed`` share numbers landed. The
+    names of servers that did not answer in time are added to ``unconfirmed``.
     """
     publisher = _Publisher(
         keys,
@@ -191,6 +200,8 @@ async def write_shares(
         timeout=timeout,
     )
     await publisher.write(plan)
+    if unconfirmed is not None:
+        unconfirmed.update(publisher.unconfirmed)
     if publisher.collided:
         raise UncoordinatedWriteError(
             f"another writer changed the file during this write "
@@ -230,6 +241,7 @@ async def publish_version(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> PublishResult:
     """Write ``version`` as ``plan`` says; see the module rules for what can go wrong."""
+    unconfirmed: set[str] = set()
     placed = await write_shares(
         keys,
         vectors,
@@ -241,7 +253,8 @@ async def publish_version(
         checkstring_size=checkstring_size,
         clock=clock,
         timeout=timeout,
+        unconfirmed=unconfirmed,
     )
-    result = PublishResult(version, placed)
+    result = PublishResult(version, placed, frozenset(unconfirmed))
     log_partial(result)
     return result

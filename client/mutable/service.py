@@ -17,7 +17,10 @@ Rules:
   version being read replaced mid-read: VersionChangedError) it waits a random, growing delay on
   the injected clock and starts again, at most ``max_attempts`` times, so an
   update that returns has landed on top of every update acknowledged
-  before it.
+  before it. A server that did not answer a write in time counts as
+  interference too: it may have taken another writer's version instead of
+  ours, and acknowledging then could let that version win later; the retry
+  reads afresh and publishes on top of whatever is there.
 - ``write_at`` on MDMF rewrites only the segments it touches (and may
   append), as :mod:`client.mutable.mdmf_update` says; on SDMF, or when not
   every share of the file can be patched, it rewrites the whole file.
@@ -249,7 +252,7 @@ class MutableService:
         if new is None:
             return
         keys = await self._signing_keys(keys, servermap)
-        await self._publish(
+        result = await self._publish(
             keys,
             cap.format,
             BytesSource(new),
@@ -257,6 +260,11 @@ class MutableService:
             needed=version.needed_shares,
             total=version.total_shares,
         )
+        if result.unconfirmed:
+            raise UncoordinatedWriteError(
+                f"{len(result.unconfirmed)} servers did not confirm the write in time; "
+                "they may hold another writer's version"
+            )
 
     async def _patch_once(self, cap: MutableWriteCap, offset: int, data: bytes) -> None:
         keys = keys_from_cap(cap)

@@ -69,6 +69,9 @@ class _Connection:
             raise ConnectionError("connection lost")
         if self.mode == "hang":
             return await Deferred()
+        if self.mode == "hang-one-write" and method == "slot_testv_and_readv_and_writev":
+            self.mode = "ok"
+            return await Deferred()
         return getattr(self.server, method)(*arguments)
 
 
@@ -208,6 +211,49 @@ def test_failing_and_hanging_servers_are_skipped(grid: _Grid) -> None:
     grid.run(service.overwrite(cap, b"z" * 100))
     order[0].mode = order[1].mode = "ok"
     assert _read(grid, service, cap) == b"z" * 100
+
+
+def test_a_write_nobody_confirmed_makes_modify_read_and_publish_again(grid: _Grid) -> None:
+    """A share holder that never answers one write may hold anyone's version: modify starts over.
+
+    Only a fresh read and a publish on top of what it finds make sure the
+    acknowledged change is in the newest version, whatever that server did.
+    """
+    service = grid.service()
+    cap = grid.run(service.create(b"base", MutableFormat.SDMF, _key()))
+    first_seqnum = _seqnums(grid, cap)
+    slow = grid.broker.permuted_servers(cap.storage_index)[0]
+    slow.mode = "hang-one-write"
+    seen: list[bytes] = []
+
+    def add_once(old: bytes) -> bytes:
+        seen.append(old)
+        return old if old.endswith(b"+mine") else old + b"+mine"
+
+    grid.run(service.modify(cap, add_once))
+    assert seen == [b"base", b"base+mine"]
+    assert _read(grid, service, cap) == b"base+mine"
+    assert _seqnums(grid, cap) == {next(iter(first_seqnum)) + 2}
+
+
+def test_overwrite_does_not_start_over_for_an_unconfirmed_write(grid: _Grid) -> None:
+    """A plain overwrite (no read-modify-write) re-places the slow server's share and is done."""
+    service = grid.service()
+    cap = grid.run(service.create(b"base", MutableFormat.SDMF, _key()))
+    first_seqnum = _seqnums(grid, cap)
+    grid.broker.permuted_servers(cap.storage_index)[0].mode = "hang-one-write"
+    grid.run(service.overwrite(cap, b"replaced"))
+    assert _read(grid, service, cap) == b"replaced"
+    assert max(_seqnums(grid, cap)) == next(iter(first_seqnum)) + 1
+
+
+def _seqnums(grid: _Grid, cap: MutableWriteCap) -> set[int]:
+    """The sequence numbers of every share of ``cap`` on every server."""
+    return {
+        parse_mutable_header(share).seqnum
+        for shares in grid.holders(cap).values()
+        for share in shares.values()
+    }
 
 
 def test_unrecoverable_when_too_few_servers_hold_shares(grid: _Grid) -> None:
