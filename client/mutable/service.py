@@ -20,7 +20,8 @@ Rules:
   before it. A server that did not answer a write in time counts as
   interference too: it may have taken another writer's version instead of
   ours, and acknowledging then could let that version win later; the retry
-  reads afresh and publishes on top of whatever is there.
+  reads afresh and publishes on top of whatever is there. The same holds for
+  ``write_at`` (writing the same bytes again is harmless).
 - ``write_at`` on MDMF rewrites only the segments it touches (and may
   append), as :mod:`client.mutable.mdmf_update` says; on SDMF, or when not
   every share of the file can be patched, it rewrites the whole file.
@@ -260,11 +261,7 @@ class MutableService:
             needed=version.needed_shares,
             total=version.total_shares,
         )
-        if result.unconfirmed:
-            raise UncoordinatedWriteError(
-                f"{len(result.unconfirmed)} servers did not confirm the write in time; "
-                "they may hold another writer's version"
-            )
+        _require_confirmed(result)
 
     async def _patch_once(self, cap: MutableWriteCap, offset: int, data: bytes) -> None:
         keys = keys_from_cap(cap)
@@ -272,7 +269,7 @@ class MutableService:
         version = _best_version(servermap, self._needed)
         keys = await self._signing_keys(keys, servermap)
         try:
-            await patch_mdmf(
+            result = await patch_mdmf(
                 servermap,
                 version,
                 keys,
@@ -289,7 +286,7 @@ class MutableService:
                 servermap, version, keys, clock=self._clock, timeout=self._timeout
             )
             new = _splice(offset, data)(old)
-            await self._publish(
+            result = await self._publish(
                 keys,
                 cap.format,
                 BytesSource(new),
@@ -297,6 +294,7 @@ class MutableService:
                 needed=version.needed_shares,
                 total=version.total_shares,
             )
+        _require_confirmed(result)
 
     async def _wait_before_retry(self, attempt: int) -> None:
         """Sleep a random delay that doubles with each attempt, so colliding writers part."""
@@ -369,6 +367,15 @@ class MutableService:
             checkstring_size=checkstring_size(encoded.version.share_version),
             clock=self._clock,
             timeout=self._timeout,
+        )
+
+
+def _require_confirmed(result: PublishResult | None) -> None:
+    """Treat a write some server never confirmed as a collision (see the module rules)."""
+    if result is not None and result.unconfirmed:
+        raise UncoordinatedWriteError(
+            f"{len(result.unconfirmed)} servers did not confirm the write in time; "
+            "they may hold another writer's version"
         )
 
 

@@ -236,6 +236,18 @@ def test_a_write_nobody_confirmed_makes_modify_read_and_publish_again(grid: _Gri
     assert _seqnums(grid, cap) == {next(iter(first_seqnum)) + 2}
 
 
+@pytest.mark.parametrize("fmt", [MutableFormat.SDMF, MutableFormat.MDMF])
+def test_write_at_starts_over_for_an_unconfirmed_write(grid: _Grid, fmt: MutableFormat) -> None:
+    """write_at (an MDMF patch or an SDMF rewrite) is published again after an unanswered write."""
+    service = grid.service()
+    cap = grid.run(service.create(b"0123456789", fmt, _key()))
+    first_seqnum = next(iter(_seqnums(grid, cap)))
+    grid.broker.permuted_servers(cap.storage_index)[0].mode = "hang-one-write"
+    grid.run(service.write_at(cap, 4, b"ab"))
+    assert _read(grid, service, cap) == b"0123ab6789"
+    assert _seqnums(grid, cap) == {first_seqnum + 2}
+
+
 def test_overwrite_does_not_start_over_for_an_unconfirmed_write(grid: _Grid) -> None:
     """A plain overwrite (no read-modify-write) re-places the slow server's share and is done."""
     service = grid.service()
