@@ -3,7 +3,8 @@
 Rules: a caller of :class:`~client.mutable.service.MutableService` sees
 :class:`UncoordinatedWriteError` when another writer changed the file while
 this one was publishing (or kept changing it through every retry of a
-modify); :class:`~grid.errors.NotEnoughSharesError` when no version of the
+modify), and its subclass :class:`UnconfirmedWriteError` when some server
+never answered the write; :class:`~grid.errors.NotEnoughSharesError` when no version of the
 file has k good shares, or its subclass :class:`VersionChangedError` when
 the version being read was replaced by another writer during the read;
 :class:`PrivateKeyUnavailableError` when a write cap's signing key cannot
@@ -23,6 +24,21 @@ class MutableFileError(ClientError):
 
 class UncoordinatedWriteError(MutableFileError):
     """Another writer changed the file between our read of it and our write."""
+
+
+class UnconfirmedWriteError(UncoordinatedWriteError):
+    """Some servers never answered our write: they may hold another writer's version.
+
+    ``servers`` are their ids; a retry reads them but writes elsewhere.
+    """
+
+    def __init__(self, servers: frozenset[str]) -> None:
+        """Name the ``servers`` whose writes went unanswered."""
+        super().__init__(
+            f"{len(servers)} servers did not confirm the write in time; "
+            "they may hold another writer's version"
+        )
+        self.servers = servers
 
 
 class PrivateKeyUnavailableError(MutableFileError):

@@ -13,7 +13,7 @@ Rules:
 - A server that fails or times out loses its new shares to the next server
   (in permuted order) that does not hold that share number, if the writer
   can supply whole shares. A server that timed out may still have taken the
-  write, or another writer's: it is named in ``PublishResult.unconfirmed``,
+  write, or another writer's: its id is in ``PublishResult.unconfirmed``,
   and a read-modify-write treats that as a collision (see
   :mod:`client.mutable.service`). Publishing succeeds when every share number was
   written; fewer than N but at least k is logged and accepted; fewer than k
@@ -160,7 +160,7 @@ class _Publisher:
             _log.info("mutable.publish.server-failed server=%s error=%s", server.name, error)
             self.failed.add(server_id)
             if isinstance(error, ServerTimeoutError):
-                self.unconfirmed.add(server.name)
+                self.unconfirmed.add(server_id)
             return list(tw_vectors)
         if not passed:
             _log.info("mutable.publish.collision server=%s", server.name)
@@ -188,7 +188,7 @@ async def write_shares(
 
     Raises UncoordinatedWriteError if any test vector failed, and
     NotEnoughSharesError if fewer than ``needed`` share numbers landed. The
-    names of servers that did not answer in time are added to ``unconfirmed``.
+    ids of servers that did not answer in time are added to ``unconfirmed``.
     """
     publisher = _Publisher(
         keys,

@@ -22,6 +22,7 @@ Rules:
 
 import logging
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 import attrs
@@ -118,6 +119,20 @@ class ServerMap:
     shares: list[MappedShare] = attrs.Factory(list)
     found: dict[str, dict[int, bytes]] = attrs.Factory(dict)
     bad_shares: list[tuple[str, int, str]] = attrs.Factory(list)
+
+    def without_writers(self, avoid: AbstractSet[str]) -> "ServerMap":
+        """This map for a publish that writes to no server in ``avoid`` (ids).
+
+        Their shares still count as seen (versions, the highest seqnum); only
+        the servers written to, and the shares tested there, leave out ``avoid``.
+        """
+        if not avoid:
+            return self
+        return attrs.evolve(
+            self,
+            responding_servers=[s for s in self.responding_servers if s.server_id not in avoid],
+            found={server: shares for server, shares in self.found.items() if server not in avoid},
+        )
 
     def versions(self) -> dict[VersionId, list[MappedShare]]:
         """Every version seen, with its good shares (in server order)."""

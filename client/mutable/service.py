@@ -20,7 +20,9 @@ Rules:
   before it. A server that did not answer a write in time counts as
   interference too: it may have taken another writer's version instead of
   ours, and acknowledging then could let that version win later; the retry
-  reads afresh and publishes on top of whatever is there. The same holds for
+  reads afresh and publishes on top of whatever is there, writing to every
+  server but the ones that went unanswered (their shares are still read, so
+  the new version outranks whatever they hold). The same holds for
   ``write_at`` (writing the same bytes again is harmless).
 - ``write_at`` on MDMF rewrites only the segments it touches (and may
   append), as :mod:`client.mutable.mdmf_update` says; on SDMF, or when not
@@ -47,7 +49,11 @@ from twisted.internet.task import deferLater
 
 from client.download.downloader import covered_range
 from client.mutable.encode import MDMF_MAX_SEGMENT_SIZE, EncodedVersion, encode_sdmf
-from client.mutable.errors import UncoordinatedWriteError, VersionChangedError
+from client.mutable.errors import (
+    UnconfirmedWriteError,
+    UncoordinatedWriteError,
+    VersionChangedError,
+)
 from client.mutable.key_pool import KeyPool
 from client.mutable.keys import (
     MutableKeys,
@@ -213,12 +219,15 @@ class MutableService:
 
         With ``start``, the first attempt changes the snapshot's contents instead of reading.
         """
+        avoid: set[str] = set()
         for attempt in range(self._max_attempts):
             try:
-                await self._modify_once(cap, change, start)
-            except (UncoordinatedWriteError, VersionChangedError):
+                await self._modify_once(cap, change, start, avoid)
+            except (UncoordinatedWriteError, VersionChangedError) as error:
                 if attempt + 1 == self._max_attempts:
                     raise
+                if isinstance(error, UnconfirmedWriteError):
+                    avoid |= error.servers
                 if start is None:
                     await self._wait_before_retry(attempt)
                 start = None
@@ -229,26 +238,29 @@ class MutableService:
         """Write ``data`` at ``offset``, zero-filling any gap; MDMF patches only what it touches."""
         if offset < 0:
             raise ValueError(f"a write offset must be >= 0, got {offset}")
+        avoid: set[str] = set()
         for attempt in range(self._max_attempts):
             try:
                 if cap.format is MutableFormat.MDMF:
-                    await self._patch_once(cap, offset, data)
+                    await self._patch_once(cap, offset, data, avoid)
                 else:
-                    await self._modify_once(cap, _splice(offset, data), None)
-            except (UncoordinatedWriteError, VersionChangedError):
+                    await self._modify_once(cap, _splice(offset, data), None, avoid)
+            except (UncoordinatedWriteError, VersionChangedError) as error:
                 if attempt + 1 == self._max_attempts:
                     raise
+                if isinstance(error, UnconfirmedWriteError):
+                    avoid |= error.servers
                 await self._wait_before_retry(attempt)
             else:
                 return
 
     async def _modify_once(
-        self, cap: MutableWriteCap, change: Change, start: Snapshot | None
+        self, cap: MutableWriteCap, change: Change, start: Snapshot | None, avoid: set[str]
     ) -> None:
         keys = keys_from_cap(cap)
         if start is None:
             start = await self.read_snapshot(cap)
-        servermap, version = start.servermap, start.version
+        servermap, version = start.servermap.without_writers(avoid), start.version
         new = change(start.contents)
         if new is None:
             return
@@ -263,10 +275,13 @@ class MutableService:
         )
         _require_confirmed(result)
 
-    async def _patch_once(self, cap: MutableWriteCap, offset: int, data: bytes) -> None:
+    async def _patch_once(
+        self, cap: MutableWriteCap, offset: int, data: bytes, avoid: set[str]
+    ) -> None:
         keys = keys_from_cap(cap)
-        servermap = await self._map(keys)
-        version = _best_version(servermap, self._needed)
+        read_map = await self._map(keys)
+        version = _best_version(read_map, self._needed)
+        servermap = read_map.without_writers(avoid)
         keys = await self._signing_keys(keys, servermap)
         try:
             result = await patch_mdmf(
@@ -373,10 +388,7 @@ class MutableService:
 def _require_confirmed(result: PublishResult | None) -> None:
     """Treat a write some server never confirmed as a collision (see the module rules)."""
     if result is not None and result.unconfirmed:
-        raise UncoordinatedWriteError(
-            f"{len(result.unconfirmed)} servers did not confirm the write in time; "
-            "they may hold another writer's version"
-        )
+        raise UnconfirmedWriteError(result.unconfirmed)
 
 
 def _best_version(servermap: ServerMap, default_needed: int) -> VersionId:
