@@ -9,7 +9,8 @@ bytes: each part's headers are parsed (at most :data:`MAX_PART_HEADERS`
 bytes), a part with a file name (or named ``file``) is only located
 (:class:`FormPart`: where its bytes start and how many there are), and
 every other field is read into ``request.args`` (at most
-:data:`MAX_FIELD_SIZE` bytes each). An ``application/x-www-form-urlencoded``
+:data:`MAX_FIELD_SIZE` bytes each, :data:`MAX_FIELDS_TOTAL` in all, and
+at most :data:`MAX_PARTS` parts). An ``application/x-www-form-urlencoded``
 body (at most :data:`MAX_FIELD_SIZE` bytes) is parsed into ``request.args``.
 As twisted.web did, a form field replaces a query argument of the same
 name. A file part is read back by range through :class:`FormPartSource`, so
@@ -34,6 +35,8 @@ from client.errors import ClientError
 SCAN_CHUNK = 1024 * 1024
 MAX_PART_HEADERS = 16 * 1024
 MAX_FIELD_SIZE = 1024 * 1024
+MAX_FIELDS_TOTAL = 4 * 1024 * 1024
+MAX_PARTS = 1000
 FILE_FIELD = "file"
 
 
@@ -81,14 +84,18 @@ def form_arguments(request: Request) -> None:
         boundary = content_type.get_param("boundary")
         if not isinstance(boundary, str) or not boundary:
             raise FormError("a multipart form needs a boundary")
+        fields_total = 0
         for part in scan_multipart(body, boundary.encode("latin-1")):
             if part.filename is not None or part.name == FILE_FIELD:
                 files[part.name] = part
-            elif part.length > MAX_FIELD_SIZE:
+                continue
+            fields_total += part.length
+            if part.length > MAX_FIELD_SIZE:
                 raise FormError(f"form field {part.name!r} holds more than {MAX_FIELD_SIZE} bytes")
-            else:
-                body.seek(part.offset)
-                request.args[part.name.encode("utf-8")] = [body.read(part.length)]
+            if fields_total > MAX_FIELDS_TOTAL:
+                raise FormError(f"the form's fields hold more than {MAX_FIELDS_TOTAL} bytes")
+            body.seek(part.offset)
+            request.args[part.name.encode("utf-8")] = [body.read(part.length)]
     body.seek(0)
 
 
@@ -148,6 +155,8 @@ def scan_multipart(
         if delimiter is None:
             raise FormError("the multipart form ends before its closing boundary")
         content_end = delimiter - len(finder.delimiter) - 2
+        if len(parts) == MAX_PARTS:
+            raise FormError(f"a form may have at most {MAX_PARTS} parts")
         parts.append(_part(headers, content_start, content_end - content_start))
         position = delimiter
 

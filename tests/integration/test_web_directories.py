@@ -317,13 +317,15 @@ def test_post_upload_of_a_large_binary_file(web: WebGrid) -> None:
 
 
 def test_malformed_forms_are_one_line_400s(web: WebGrid) -> None:
-    """A multipart body without its closing boundary, or without a boundary at all: 400."""
+    """A multipart body cut short, without a boundary, or with too many field bytes: 400."""
     root = _mkdir(web)
     cut = b'--b0\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nabc'
     multipart = {"Content-Type": "multipart/form-data; boundary=b0"}
     _one_line_error(web.request("POST", url(root, t="upload", name="x"), cut, multipart), 400)
     no_boundary = {"Content-Type": "multipart/form-data"}
     _one_line_error(web.request("POST", url(root, t="upload", name="x"), cut, no_boundary), 400)
+    fields = {f"f{index}": "v" * 1_000_000 for index in range(5)}
+    _one_line_error(web.upload_form(url(root, t="upload", name="x"), fields, b"data"), 400)
     assert "x" not in _json(web, root)[1]["children"]
 
 

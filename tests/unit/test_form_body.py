@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from client.web.form_body import (
     MAX_PART_HEADERS,
+    MAX_PARTS,
     FormError,
     FormPart,
     FormPartSource,
@@ -130,3 +131,13 @@ def test_garbage_gives_parts_or_a_form_error(garbage: bytes) -> None:
         assert part.offset >= 0
         assert part.length >= 0
         assert part.offset + part.length <= len(body)
+
+
+def test_too_many_parts_are_refused() -> None:
+    """A form of more than MAX_PARTS (empty) parts is refused before it is all kept."""
+    body = multipart([("f", None, b"")] * (MAX_PARTS + 1))
+    with pytest.raises(FormError, match="at most"):
+        scan_multipart(io.BytesIO(body), BOUNDARY)
+    assert len(scan_multipart(io.BytesIO(multipart([("f", None, b"")] * MAX_PARTS)), BOUNDARY)) == (
+        MAX_PARTS
+    )
