@@ -174,14 +174,11 @@ def _part(headers: bytes, offset: int, length: int) -> FormPart:
     return FormPart(name=name, filename=filename, offset=offset, length=length)
 
 
-def _parse_content_type(header: bytes) -> email.message.EmailMessage:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+def _parse_content_type(header: bytes) -> email.message.Message:
+    return email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + header.replace(b"\r", b"").replace(b"\n", b"") + b"\r\n\r\n",
         headersonly=True,
     )
-    if not isinstance(message, email.message.EmailMessage):
-        raise FormError("the Content-Type header cannot be parsed")
-    return message
 
 
 class _DelimiterFinder:
