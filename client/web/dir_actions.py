@@ -30,7 +30,7 @@ from client.node_maker import NodeMaker
 from client.web.common import BadRequestError, argument, boolean_argument, finish_text
 from client.web.dir_json import children_from_json
 from client.web.filenode import request_body
-from client.web.form_body import FormPartSource, form_file
+from client.web.form_body import uploaded_file
 from client.web.new_files import store_new_file
 from grid.caps import DirectoryCap, MutableFormat, parse_cap, parse_child_cap
 from grid.errors import CapError
@@ -104,22 +104,15 @@ async def _mkdir(request: Request, maker: NodeMaker, directory: DirectoryNode) -
 
 
 async def _upload(request: Request, maker: NodeMaker, directory: DirectoryNode) -> str:
-    part = form_file(request)
-    if part is None or request.content is None:
-        raise BadRequestError("t=upload needs a multipart form with a 'file' field")
-    name = argument(request, "name") or _base_name(part.filename)
+    upload = uploaded_file(request)
+    name = argument(request, "name") or upload.filename
     if not name:
         raise BadRequestError("t=upload needs name= (or a file name in the form)")
     directory.require_writable()
     replace = replace_argument(request)
-    node = await store_new_file(maker, request, FormPartSource(request.content, part))
+    node = await store_new_file(maker, request, upload.source)
     await directory.set_child(name, node.cap, replace=replace)
     return node.cap.to_string()
-
-
-def _base_name(filename: str | None) -> str | None:
-    """The last component of a form's file name (browsers may send a whole path)."""
-    return filename.replace("\\", "/").rsplit("/", 1)[-1] if filename else None
 
 
 async def _link_uri(request: Request, maker: NodeMaker, directory: DirectoryNode) -> str:

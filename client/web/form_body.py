@@ -15,7 +15,8 @@ body (at most :data:`MAX_FIELD_SIZE` bytes) is parsed into ``request.args``.
 As twisted.web did, a form field replaces a query argument of the same
 name. A file part is read back by range through :class:`FormPartSource`, so
 uploading a large file through a form holds a segment in memory, not the
-file. A malformed body (no closing delimiter, endless headers, oversized
+file; :func:`uploaded_file` gives it with its base name (browsers may send a
+whole path). A malformed body (no closing delimiter, endless headers, oversized
 field) is a :class:`FormError` saying what is wrong.
 """
 
@@ -103,6 +104,23 @@ def form_file(request: Request, name: str = FILE_FIELD) -> FormPart | None:
     """The file part ``name`` of the request's multipart form, if it has one."""
     form_arguments(request)
     return _FILES[request].get(name)
+
+
+@attrs.frozen
+class UploadedFile:
+    """A form's ``file`` field: its bytes as an upload source, and its base file name."""
+
+    source: "FormPartSource"
+    filename: str | None
+
+
+def uploaded_file(request: Request) -> UploadedFile:
+    """The ``file`` field of a ``t=upload`` form; FormError if the request has none."""
+    part = form_file(request)
+    if part is None or request.content is None:
+        raise FormError("t=upload needs a multipart form with a 'file' field")
+    filename = part.filename.replace("\\", "/").rsplit("/", 1)[-1] if part.filename else None
+    return UploadedFile(FormPartSource(request.content, part), filename or None)
 
 
 class FormPartSource:

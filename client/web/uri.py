@@ -31,7 +31,7 @@ from client.web.common import BadRequestError, argument, finish_text, run
 from client.web.dir_actions import MKDIR_KINDS
 from client.web.directory import DirectoryResource, mkdir_unlinked
 from client.web.filenode import FileResource
-from client.web.form_body import FormPartSource, form_file
+from client.web.form_body import uploaded_file
 from client.web.new_files import RequestBodySource, store_new_file
 from client.web.operations import ErrorResource, OperationTable
 from grid.caps import parse_cap
@@ -100,8 +100,6 @@ class UriRoot(Resource):
             return
         if what != "upload":
             raise BadRequestError(f"POST /uri does not know t={what}")
-        part = form_file(request)
-        if part is None or request.content is None:
-            raise BadRequestError("t=upload needs a multipart form with a 'file' field")
-        node = await store_new_file(self._maker, request, FormPartSource(request.content, part))
+        upload = uploaded_file(request)
+        node = await store_new_file(self._maker, request, upload.source)
         finish_text(request, node.cap.to_string())
