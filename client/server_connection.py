@@ -20,6 +20,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.python.failure import Failure
 
 from client.errors import ServerNotConnectedError
+from client.send_limit import send_writes_whole
 from client.server_description import ServerDescription
 from introducer.reconnect import Reconnector
 
@@ -157,6 +158,7 @@ class StorageServerConnection:
 
     def _got_reference(self, reference: Any) -> None:
         """Ask a fresh connection for the server's version before using it."""
+        send_writes_whole(reference)
         asked: Deferred[Any] = reference.callRemote("get_version")
         asked.addErrback(_defaults_if_unsupported)
         asked.addCallbacks(

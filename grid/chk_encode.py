@@ -62,7 +62,9 @@ class EncodedSegment:
     block_hashes: tuple[bytes, ...]
 
 
-def encode_chk_segment(key: bytes, plan: ChkPlan, index: int, plaintext: bytes) -> EncodedSegment:
+def encode_chk_segment(
+    key: bytes, plan: ChkPlan, index: int, plaintext: bytes | memoryview
+) -> EncodedSegment:
     """Encrypt, hash and erasure-code segment ``index`` of a CHK file."""
     start, end = plan.segment_span(index)
     if len(plaintext) != end - start:
@@ -78,6 +80,27 @@ def encode_chk_segment(key: bytes, plan: ChkPlan, index: int, plaintext: bytes) 
         blocks=tuple(blocks),
         block_hashes=tuple(block_hash(block) for block in blocks),
     )
+
+
+def encode_chk_segments(
+    key: bytes, plan: ChkPlan, first: int, plaintext: bytes
+) -> list[EncodedSegment]:
+    """Encode consecutive whole segments from ``first`` on, given their plaintext joined."""
+    base = plan.segment_span(first)[0]
+    view = memoryview(plaintext)
+    encoded = []
+    index = first
+    while index < plan.num_segments:
+        start, end = plan.segment_span(index)
+        if end - base > len(view):
+            break
+        encoded.append(encode_chk_segment(key, plan, index, view[start - base : end - base]))
+        index += 1
+    if not encoded or plan.segment_span(index - 1)[1] - base != len(view):
+        raise EncodingParametersError(
+            f"{len(view)} bytes are not whole segments starting at segment {first}"
+        )
+    return encoded
 
 
 def share_hash_chain_order(total_shares: int, shnum: int) -> list[int]:
@@ -147,6 +170,11 @@ class ChkEncoder:
         self._segment_hashes.append(segment.crypttext_hash)
         for shnum, digest in enumerate(segment.block_hashes):
             self._block_hashes[shnum].append(digest)
+
+    def add_segments(self, segments: Iterable[EncodedSegment]) -> None:
+        """Take the next segments, in order."""
+        for segment in segments:
+            self.add_segment(segment)
 
     def finish(self) -> ChkResult:
         """Build the hash trees, the URI extension block and each share's trailer."""

@@ -6,10 +6,11 @@ convergence secret and the final segment size) or random, and everything
 else follows from it as in :mod:`grid.chk_encode`, so the cap is the one
 ``grid.chk_encode`` (and Tahoe-LAFS) gives for the same file, secret and
 parameters. Servers are chosen by :func:`~client.upload.server_selection.select_servers`
-with the exact allocated size of the share layout. Then segment by segment:
-read the plaintext, encrypt, hash and erasure-code it on the CPU runner
-(``segments_ahead`` at a time, so both cores work), and hand the blocks to
-each server's :class:`~client.upload.share_writer.ServerShareWriter`; finally
+with the exact allocated size of the share layout. Then a run of whole
+segments (a job of about ``job_size`` bytes) at a time: read the plaintext,
+encrypt, hash and erasure-code each segment on the CPU runner (``jobs_ahead``
+jobs at a time, so both cores work), and hand each share's blocks of the job,
+joined, to its server's :class:`~client.upload.share_writer.ServerShareWriter`; finally
 the hash trees and the URI extension block are built on the runner, each
 share's trailer is written and every bucket is closed. Shares servers already
 hold count toward happiness and are not sent again. A server that fails while
@@ -35,7 +36,7 @@ from client.upload.server_selection import ServerSelection, placed_share_count, 
 from client.upload.servers import UploadServer
 from client.upload.share_writer import ServerShareWriter
 from grid.caps import CHKReadCap, LiteralCap
-from grid.chk_encode import ChkEncoder, ChkResult, EncodedSegment, encode_chk_segment
+from grid.chk_encode import ChkEncoder, ChkResult, EncodedSegment, encode_chk_segments
 from grid.chk_plan import LIT_THRESHOLD, ChkPlan
 from grid.hashing import KEY_SIZE, TaggedHasher, convergence_tag, immutable_storage_index
 from grid.placement import happiness
@@ -245,20 +246,21 @@ class _Push:
         header = self.encoder.share_header()
         for shnum in range(self.plan.total):
             await self.write(shnum, 0, header)
-        pending: deque[Deferred[EncodedSegment]] = deque()
+        pending: deque[Deferred[list[EncodedSegment]]] = deque()
         try:
-            for index in range(self.plan.num_segments):
-                start, end = self.plan.segment_span(index)
+            for first, last in self.jobs():
+                start = self.plan.segment_span(first)[0]
+                end = self.plan.segment_span(last)[1]
                 plaintext = await read_exactly(self.source, start, end - start)
                 pending.append(
                     self.runner.run(
-                        encode_chk_segment, self.encoder.key, self.plan, index, plaintext
+                        encode_chk_segments, self.encoder.key, self.plan, first, plaintext
                     )
                 )
-                if len(pending) >= self.tuning.segments_ahead:
-                    await self.push_segment(await pending.popleft())
+                if len(pending) >= self.tuning.jobs_ahead:
+                    await self.push_segments(await pending.popleft())
             while pending:
-                await self.push_segment(await pending.popleft())
+                await self.push_segments(await pending.popleft())
         finally:
             for abandoned in pending:
                 abandoned.addErrback(_ignore)
@@ -276,12 +278,18 @@ class _Push:
         self.check_health()
         return chk
 
-    async def push_segment(self, segment: EncodedSegment) -> None:
-        """Fold one coded segment into the file's hashes and queue its blocks."""
-        await self.runner.run(self.encoder.add_segment, segment)
-        offset = self.encoder.block_offset(segment.index)
-        for shnum, block in enumerate(segment.blocks):
-            await self.write(shnum, offset, block)
+    def jobs(self) -> list[tuple[int, int]]:
+        """The runs of segments coded together: first and last index, about ``job_size`` each."""
+        per_job = max(1, self.tuning.job_size // self.plan.segment_size)
+        count = self.plan.num_segments
+        return [(first, min(first + per_job, count) - 1) for first in range(0, count, per_job)]
+
+    async def push_segments(self, segments: list[EncodedSegment]) -> None:
+        """Fold a run of coded segments into the file's hashes and queue their blocks."""
+        await self.runner.run(self.encoder.add_segments, segments)
+        offset = self.encoder.block_offset(segments[0].index)
+        for shnum in range(self.plan.total):
+            await self.write(shnum, offset, b"".join(segment.blocks[shnum] for segment in segments))
         self.check_health()
 
     async def write(self, shnum: int, offset: int, data: bytes) -> None:

@@ -210,12 +210,15 @@ def test_only_missing_shares_are_sent() -> None:
 
 
 def test_cpu_work_runs_on_the_runner() -> None:
-    """Hashing, encoding each segment and building the trees all go through the runner."""
+    """Hashing, encoding each job of segments and building the trees all go through the runner."""
     runner = InlineRunner()
-    upload(b"z" * 5000, make_servers(10), runner=runner, params=SMALL_SEGMENTS)
-    segments = ChkPlan(size=5000, needed=3, total=10, max_segment_size=1024).num_segments
-    assert runner.calls["encode_chk_segment"] == segments
-    assert runner.calls["add_segment"] == segments
+    plan = ChkPlan(size=5000, needed=3, total=10, max_segment_size=1024)
+    tuning = UploadTuning(job_size=2 * plan.segment_size)
+    upload(b"z" * 5000, make_servers(10), runner=runner, params=SMALL_SEGMENTS, tuning=tuning)
+    jobs = -(-plan.num_segments // 2)
+    assert plan.num_segments == 5
+    assert runner.calls["encode_chk_segments"] == jobs
+    assert runner.calls["add_segments"] == jobs
     assert runner.calls["finish"] == 1
     assert runner.calls["update"] >= 1
 
@@ -230,11 +233,11 @@ def test_fewer_servers_than_shares_still_place_every_share() -> None:
     assert sorted(len(server.buckets) for server in servers) == [2, 2, 3, 3]
 
 
-def test_the_source_is_read_a_segment_at_a_time() -> None:
-    """No read asks for more than one segment or hash chunk: the file is never held whole."""
+def test_the_source_is_read_a_job_at_a_time() -> None:
+    """No read asks for more than one job or hash chunk: the file is never held whole."""
     data = bytes(range(256)) * 40
     source = RecordingSource(data)
-    tuning = UploadTuning(hash_chunk_size=2048)
+    tuning = UploadTuning(hash_chunk_size=2048, job_size=2048)
     servers = make_servers(10)
     result = outcome(start_upload(source, servers, tuning=tuning))
     assert decoded(result, servers) == data

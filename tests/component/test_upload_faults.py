@@ -138,7 +138,12 @@ def test_write_failure_below_happiness_fails_cleanly() -> None:
     servers[2].faults["write"] = "error"
     servers[2].fail_writes_after = 1
     with pytest.raises(UploadUnhappinessError) as raised:
-        upload(DATA * 4, servers, params=HAPPY_10, tuning=UploadTuning(write_batch_size=100))
+        upload(
+            DATA * 4,
+            servers,
+            params=HAPPY_10,
+            tuning=UploadTuning(write_batch_size=100, job_size=1),
+        )
     message = str(raised.value)
     assert "asked 10 servers, 10 answered, 9 shares placed" in message
     assert "server-3" in message
@@ -202,7 +207,9 @@ def test_short_source_aborts_every_bucket() -> None:
     with pytest.raises(UploadSourceError):
         outcome(
             start_upload(
-                ShrinkingSource(DATA), servers, tuning=UploadTuning(hash_chunk_size=1 << 20)
+                ShrinkingSource(DATA),
+                servers,
+                tuning=UploadTuning(hash_chunk_size=1 << 20, job_size=1),
             )
         )
     buckets = [bucket for server in servers for bucket in server.buckets]
@@ -224,21 +231,27 @@ def test_writes_in_flight_stay_within_the_window() -> None:
 
 
 def test_reading_stops_while_servers_are_slow() -> None:
-    """While no write lands, only a window's worth of segments is read: memory stays bounded."""
+    """While no write lands, only a window's worth of jobs is read: memory stays bounded."""
     servers = make_servers(10, faults={"write": "manual"})
     data = bytes(range(256)) * 400
+    plan = ChkPlan(size=len(data), needed=3, total=10, max_segment_size=1024)
     source = RecordingSource(data)
     tuning = UploadTuning(
-        writes_in_flight=2, write_batch_size=1, segments_ahead=3, hash_chunk_size=len(data)
+        job_size=2 * plan.segment_size,
+        writes_in_flight=2,
+        write_batch_size=1,
+        jobs_ahead=3,
+        hash_chunk_size=len(data),
     )
     deferred = start_upload(source, servers, tuning=tuning)
     assert not deferred.called
-    segment_reads = source.reads[1:]
-    assert 0 < len(segment_reads) <= 2 + 3 + 1
+    job_reads = source.reads[1:]
+    assert 0 < len(job_reads) <= 2 + 3 + 1
+    assert all(length == 2 * plan.segment_size for _offset, length in job_reads)
     while not deferred.called:
         for server in servers:
             server.land_writes()
-    assert len(source.reads) == 1 + 100
+    assert len(source.reads) == 1 + plan.num_segments // 2
 
 
 def test_a_new_file_is_allocated_without_waiting_for_get_buckets() -> None:

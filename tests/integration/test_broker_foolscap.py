@@ -5,6 +5,7 @@ from typing import Any
 from foolscap.api import Tub
 from twisted.internet import reactor
 
+from client.send_limit import STORAGE_SEND_LIMIT
 from client.server_connection import STORAGE_V1
 from client.storage_broker import StorageBroker
 from grid.base32 import b2a
@@ -51,6 +52,8 @@ def test_broker_connects_to_a_real_storage_server(tmp_path: Path) -> None:
         assert STORAGE_V1 in version
         assert server.last_response_at is not None
         assert in_reactor(server.call, "get_buckets", b"\x01" * 16) == {}
+        transport = server.reference.tracker.broker.transport
+        assert transport.SEND_LIMIT == STORAGE_SEND_LIMIT
     finally:
         if broker is not None:
             in_reactor(broker.stop)

@@ -11,6 +11,7 @@ from grid.chk_encode import (
     convergent_key,
     encode_chk,
     encode_chk_segment,
+    encode_chk_segments,
     plaintext_segments,
     share_hash_chain_order,
 )
@@ -166,6 +167,41 @@ def test_threaded_and_serial_encodings_agree(
             key, plan, plaintext_segments(plan, plaintext), threaded, executor=executor, window=2
         )
     assert serial.bodies() == threaded.bodies()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=600),
+    max_segment_size=st.integers(min_value=1, max_value=90),
+    first_fraction=st.floats(min_value=0, max_value=1),
+    run=st.integers(min_value=1, max_value=8),
+)
+def test_a_run_of_segments_encodes_as_each_segment_alone(
+    size: int, max_segment_size: int, first_fraction: float, run: int
+) -> None:
+    """Encoding joined whole segments gives each segment's own encoding, in order."""
+    plan = ChkPlan(size=size, needed=3, total=5, max_segment_size=max_segment_size)
+    key = b"\x07" * 16
+    plaintext = sample_plaintext(b"run", size)
+    first = int(first_fraction * (plan.num_segments - 1))
+    last = min(first + run, plan.num_segments) - 1
+    start, end = plan.segment_span(first)[0], plan.segment_span(last)[1]
+    together = encode_chk_segments(key, plan, first, plaintext[start:end])
+    alone = [
+        encode_chk_segment(key, plan, index, plaintext[slice(*plan.segment_span(index))])
+        for index in range(first, last + 1)
+    ]
+    assert together == alone
+
+
+def test_a_run_must_be_whole_segments() -> None:
+    """A run that ends inside a segment, or is empty, is refused."""
+    plan = ChkPlan(size=100, needed=1, total=2, max_segment_size=40)
+    key = b"\x01" * 16
+    for first, data in ((0, b"x" * 50), (0, b""), (1, b"x" * 30), (2, b"x" * 40), (3, b"x")):
+        with pytest.raises(EncodingParametersError):
+            encode_chk_segments(key, plan, first, data)
+    assert len(encode_chk_segments(key, plan, 1, b"x" * 60)) == 2
 
 
 def test_segments_must_arrive_in_order_and_complete() -> None:
