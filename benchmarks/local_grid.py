@@ -9,9 +9,9 @@ benchmark times put and get by the web API (``PUT /uri`` with the file as the
 body, ``GET /uri/CAP`` reading the whole body) and by the CLI (``grid put`` and
 ``grid get`` as subprocesses) for 1 KiB, 1 MiB, 10 MiB and 100 MiB (1 GiB with
 ``--gib``; no 100 MiB with ``--skip-large``). Every put uploads fresh random
-data written to a temporary file first (untimed); each get downloads the file
-one of the puts just uploaded, and every download is checked against what was
-uploaded (untimed). It also times a 1 KiB web put and ``grid --version`` as
+data written to a temporary file and flushed to disk first (untimed); each
+get downloads the file one of the puts just uploaded, and every download is
+checked against what was uploaded (untimed). It also times a 1 KiB web put and ``grid --version`` as
 latencies, and reads the client node's peak RSS (VmHWM, a process-lifetime
 peak) after each phase. In the same run it measures the building blocks:
 AES-128-CTR, SHA-256, zfec encode and decode (from non-primary shares) on
@@ -146,7 +146,11 @@ def peak_rss_kib(pid: int) -> int:
 
 
 def fresh_file(directory: Path, size: int) -> Path:
-    """A new file of ``size`` random bytes, written in 1 MiB chunks."""
+    """A new file of ``size`` random bytes, written in 1 MiB chunks and flushed to disk.
+
+    The flush keeps the kernel from writing this untimed input back to disk
+    while the timed transfer that reads it runs.
+    """
     handle, name = tempfile.mkstemp(dir=directory, suffix=".in")
     with os.fdopen(handle, "wb") as file:
         remaining = size
@@ -154,6 +158,8 @@ def fresh_file(directory: Path, size: int) -> Path:
             part = min(CHUNK, remaining)
             file.write(os.urandom(part))
             remaining -= part
+        file.flush()
+        os.fsync(file.fileno())
     return Path(name)
 
 

@@ -6,13 +6,14 @@ secret they decide the cap, so two uploads with equal parameters give equal
 caps. :class:`UploadTuning` changes only speed, memory and patience: how
 much plaintext one CPU job codes (whole segments, about ``job_size`` bytes)
 and how many jobs run ahead, how many write calls each server has in
-flight, how small a write call may be before it is sent, and how long a
-server may take to answer. Each job hands every share one write of about
-``job_size / k`` bytes (~1 MB by default: on the 2-core local grid, 3 MiB
-jobs made a 100 MiB upload 15-20% faster than 1 MiB jobs, because each
-storage node then wakes up for a whole megabyte, not a few hundred kB). The
-memory an upload holds is about ``jobs_ahead`` coded jobs plus, per server,
-``writes_in_flight`` writes of that size, whatever the file's size.
+flight, how large a write call grows before it is sent, and how long a
+server may take to answer. Writes of about 1 MB (the default batch) made a
+100 MiB upload on the 2-core local grid 15-20% faster than writes of 250
+kB: each storage node then wakes up for a whole megabyte, not a few hundred
+kB; four 1 MiB jobs ahead kept both cores busier than two 3 MiB jobs, with
+less memory held. The memory an upload holds is about ``jobs_ahead`` coded
+jobs plus, per server, ``writes_in_flight`` writes of ``write_batch_size``
+bytes and one batch being gathered, whatever the file's size.
 """
 
 import attrs
@@ -48,10 +49,10 @@ class UploadParameters:
 class UploadTuning:
     """Job size, windows, batch size, time limits: they change speed and memory, never the cap."""
 
-    job_size: int = attrs.field(default=3 * 1024 * 1024, validator=attrs.validators.gt(0))
-    jobs_ahead: int = attrs.field(default=2, validator=attrs.validators.gt(0))
+    job_size: int = attrs.field(default=1024 * 1024, validator=attrs.validators.gt(0))
+    jobs_ahead: int = attrs.field(default=4, validator=attrs.validators.gt(0))
     writes_in_flight: int = attrs.field(default=2, validator=attrs.validators.gt(0))
-    write_batch_size: int = attrs.field(default=250_000, validator=attrs.validators.gt(0))
+    write_batch_size: int = attrs.field(default=1_000_000, validator=attrs.validators.gt(0))
     hash_chunk_size: int = attrs.field(default=1024 * 1024, validator=attrs.validators.gt(0))
     query_timeout: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
     write_timeout: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))

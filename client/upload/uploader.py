@@ -10,7 +10,8 @@ with the exact allocated size of the share layout. Then a run of whole
 segments (a job of about ``job_size`` bytes) at a time: read the plaintext,
 encrypt, hash and erasure-code each segment on the CPU runner (``jobs_ahead``
 jobs at a time, so both cores work), and hand each share's blocks of the job,
-joined, to its server's :class:`~client.upload.share_writer.ServerShareWriter`; finally
+joined, to its server's :class:`~client.upload.share_writer.ServerShareWriter`
+(which gathers them into writes of about ``write_batch_size``); finally
 the hash trees and the URI extension block are built on the runner, each
 share's trailer is written and every bucket is closed. Shares servers already
 hold count toward happiness and are not sent again. A server that fails while

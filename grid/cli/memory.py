@@ -1,7 +1,7 @@
 """Keeping a node's big buffers on the heap, and its memory close to what it uses (glibc only).
 
 Rules: every upload makes and frees thousands of buffers of a few hundred
-kB to a few MB (each share's write of a job, about 1 MB; Twisted's joined
+kB to a few MB (each share's write, about 1 MB; Twisted's joined
 send buffers; received Foolscap strings; the plaintext of a job). Taken as
 fresh mmaps, each costs a page fault per 4 KiB, and page faults are dear on
 the VMs here; glibc's own adjustable threshold and its habit of trimming
