@@ -32,6 +32,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Request, Site
 
 from client.errors import ClientError
+from client.web.body_reads import LargeBodyRequest
 
 SCAN_CHUNK = 1024 * 1024
 MAX_PART_HEADERS = 16 * 1024
@@ -59,8 +60,13 @@ _FILES: "weakref.WeakKeyDictionary[Request, dict[str, FormPart]]" = weakref.Weak
 
 
 def form_site(root: IResource, **options: Any) -> Site:
-    """A twisted.web Site for ``root`` that leaves form bodies to :func:`form_arguments`."""
-    site: Site = Site(root, parsePOSTFormSubmission=False, **options)
+    """A twisted.web Site for ``root`` that leaves form bodies to :func:`form_arguments`.
+
+    Its requests read large bodies in big pieces (:mod:`client.web.body_reads`).
+    """
+    site: Site = Site(
+        root, parsePOSTFormSubmission=False, requestFactory=LargeBodyRequest, **options
+    )
     return site
 
 
