@@ -33,6 +33,7 @@ from twisted.web.server import Request, Site
 
 from client.errors import ClientError
 from client.web.body_reads import LargeBodyRequest
+from client.web.body_spool import SpoolingSite
 
 SCAN_CHUNK = 1024 * 1024
 MAX_PART_HEADERS = 16 * 1024
@@ -62,12 +63,12 @@ _FILES: "weakref.WeakKeyDictionary[Request, dict[str, FormPart]]" = weakref.Weak
 def form_site(root: IResource, **options: Any) -> Site:
     """A twisted.web Site for ``root`` that leaves form bodies to :func:`form_arguments`.
 
-    Its requests read large bodies in big pieces (:mod:`client.web.body_reads`).
+    Its requests read large bodies in big pieces (:mod:`client.web.body_reads`)
+    into reused spool files (:mod:`client.web.body_spool`).
     """
-    site: Site = Site(
+    return SpoolingSite(
         root, parsePOSTFormSubmission=False, requestFactory=LargeBodyRequest, **options
     )
-    return site
 
 
 def form_arguments(request: Request) -> None:
