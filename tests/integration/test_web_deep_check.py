@@ -12,7 +12,6 @@ the HTML page.
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from grid.caps import parse_cap
 from grid.formats.immutable_container import parse_container
 from grid.formats.immutable_share import parse_share
 from tests.integration.inprocess_grid import InProcessGrid, server_id
-from tests.integration.web_grid import WebGrid, url
+from tests.integration.web_grid import WebGrid, serving, url
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +43,8 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The web API over ten real storage servers on loopback."""
-    grid = InProcessGrid.start(tmp_path_factory.mktemp("deep-check-grid"))
-    web = WebGrid.start(grid, Path(tmp_path_factory.mktemp("deep-check-node")))
-    try:
+    with serving(tmp_path_factory.mktemp("deep-check")) as (grid, web):
         yield Served(grid, web)
-    finally:
-        web.close()
-        grid.close()
 
 
 @attrs.frozen

@@ -9,7 +9,6 @@ stored on the grid (k=3, N=10) and read back through the same API.
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,9 +22,8 @@ from client.web.dir_json import children_from_json
 from client.web.dir_walk import Visit, WalkCancelledError, walk
 from grid.base32 import b2a
 from grid.caps import DirectoryCap, parse_cap
-from tests.integration.inprocess_grid import InProcessGrid
 from tests.integration.reactor_thread import in_reactor
-from tests.integration.web_grid import Response, WebGrid, url
+from tests.integration.web_grid import Response, WebGrid, serving, url
 
 POLL_LIMIT = 10_000
 
@@ -33,13 +31,8 @@ POLL_LIMIT = 10_000
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebGrid]:
     """The web API over ten real storage servers on loopback."""
-    grid = InProcessGrid.start(tmp_path_factory.mktemp("web-dir-grid"))
-    served = WebGrid.start(grid, Path(tmp_path_factory.mktemp("web-dir-node")))
-    try:
+    with serving(tmp_path_factory.mktemp("web-dir")) as (_grid, served):
         yield served
-    finally:
-        served.close()
-        grid.close()
 
 
 def _mkdir(web: WebGrid, **query: str) -> str:

@@ -6,25 +6,18 @@ reuses between requests; these tests check that reuse never mixes bodies up.
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from client.web.body_spool import SMALL_BODY
-from tests.integration.inprocess_grid import InProcessGrid
-from tests.integration.web_grid import WebGrid, url
+from tests.integration.web_grid import WebGrid, serving, url
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebGrid]:
     """The web API over ten real storage servers on loopback."""
-    grid = InProcessGrid.start(tmp_path_factory.mktemp("web-large-grid"))
-    served = WebGrid.start(grid, Path(tmp_path_factory.mktemp("web-large-node")))
-    try:
+    with serving(tmp_path_factory.mktemp("web-large")) as (_grid, served):
         yield served
-    finally:
-        served.close()
-        grid.close()
 
 
 def _put(web: WebGrid, data: bytes) -> str:

@@ -11,10 +11,11 @@ path, ``/uri/$FILECAP`` the file resource, ``/uri?t=mkdir`` (and kin)
 ``http.client`` from the test thread, never following redirects.
 """
 
+import contextlib
 import http.client
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -130,6 +131,20 @@ class WebGrid:
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         return self.request("POST", path, body, headers)
+
+
+@contextlib.contextmanager
+def serving(base: Path) -> Iterator[tuple[InProcessGrid, WebGrid]]:
+    """An in-process grid under ``base`` and the web API over it, stopped on exit."""
+    grid = InProcessGrid.start(base / "grid")
+    try:
+        web = WebGrid.start(grid, base / "node")
+        try:
+            yield grid, web
+        finally:
+            web.close()
+    finally:
+        grid.close()
 
 
 def url(cap: str, *names: str, **query: str) -> str:
