@@ -1,3 +1,5 @@
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
 from twisted.web.test.requesthelper import DummyChannel
 
 from client.web.body_reads import LARGE_BODY, LARGE_READ_SIZE, LargeBodyRequest
@@ -5,9 +7,21 @@ from client.web.body_reads import LARGE_BODY, LARGE_READ_SIZE, LargeBodyRequest
 DEFAULT_READ_SIZE = 65536
 
 
-def _channel() -> DummyChannel:
+class _Ok(Resource):
+    """Answers every request with an empty page."""
+
+    isLeaf = True  # noqa: N815  Twisted's name
+
+    def render(self, request: Request) -> bytes:
+        """An empty body."""
+        return b""
+
+
+def _channel(read_size: int | None = DEFAULT_READ_SIZE) -> DummyChannel:
     channel = DummyChannel()
-    channel.transport.bufferSize = DEFAULT_READ_SIZE
+    channel.site = Site(_Ok())
+    if read_size is not None:
+        channel.transport.bufferSize = read_size
     return channel
 
 
@@ -37,7 +51,7 @@ def test_small_unknown_and_absent_bodies_leave_the_connection_alone() -> None:
 
 def test_a_transport_without_a_read_size_is_left_alone() -> None:
     """A transport that has no ``bufferSize`` (TLS, say) gets none."""
-    channel = DummyChannel()
+    channel = _channel(read_size=None)
     request = LargeBodyRequest(channel)
     request.gotLength(LARGE_BODY)
     request.requestReceived(b"PUT", b"/uri", b"HTTP/1.1")
