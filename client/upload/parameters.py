@@ -10,8 +10,8 @@ flight, how large a write call grows before it is sent, and how long a
 server may take to answer. Writes of about 1 MB (the default batch) made a
 100 MiB upload on the 2-core local grid 15-20% faster than writes of 250
 kB: each storage node then wakes up for a whole megabyte, not a few hundred
-kB; four 1 MiB jobs ahead kept both cores busier than two 3 MiB jobs, with
-less memory held. The memory an upload holds is about ``jobs_ahead`` coded
+kB; four 1 MiB jobs ahead kept both cores busier than two 3 MiB jobs (8-10%
+faster, ~10 MiB more peak memory). The memory an upload holds is about ``jobs_ahead`` coded
 jobs plus, per server, ``writes_in_flight`` writes of ``write_batch_size``
 bytes and one batch being gathered, whatever the file's size.
 """

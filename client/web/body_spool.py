@@ -10,7 +10,7 @@ to the pool (at most ``idle`` files wait there, each cut to at most ``keep``
 bytes), so the next upload writes into page cache the kernel already holds.
 On the 2-core local grid a new file's pages cost ~0.2 s per 100 MiB to
 fill, a reused file's a fraction of that: a 100 MiB web put took 1.16 s
-instead of 1.35 s (medians of 8, two clients taking turns on one grid).
+instead of 1.32 s (medians of 8, two clients taking turns on one grid).
 A spool handed out is a :class:`PooledSpool`: once closed (the request
 finished, or its connection was lost while a handler may still hold the
 spool), every use of it raises ``ValueError``, so a handler still reading a
