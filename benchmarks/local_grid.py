@@ -12,9 +12,9 @@ body, ``GET /uri/CAP`` reading the whole body) and by the CLI (``grid put`` and
 ``--gib``; no 100 MiB with ``--skip-large``). Every put uploads fresh random
 data written to a temporary file and flushed to disk first (untimed); each
 get downloads the file one of the puts just uploaded, and every download is
-checked against what was uploaded (untimed). It also times a 1 KiB web put and ``grid --version`` as
-latencies, and reads the client node's peak RSS (VmHWM, a process-lifetime
-peak) after each phase. In the same run it measures the building blocks:
+checked against what was uploaded (untimed). It also times a 1 KiB web put
+and ``grid --version`` as latencies, and reads the client node's peak RSS
+(VmHWM, a process-lifetime peak) after each phase. In the same run it measures the building blocks:
 AES-128-CTR, SHA-256, zfec encode and decode (from non-primary shares) on
 1 MiB segments, and loopback TCP between two processes. Every figure is the
 median of ``--runs`` runs. Before the sizes are timed, ``--warm-up`` web puts

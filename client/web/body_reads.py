@@ -4,8 +4,9 @@ Rules: Twisted reads a TCP connection 64 KiB at a time, and twisted.web
 spools each piece of a request body to its content file separately, so a
 100 MiB upload cost ~1,600 trips through the reactor, the HTTP parser and
 the file's ``write``: most of the ~0.1 s the gateway spent receiving it on
-the 2-core local grid. While a body of at least :data:`LARGE_BODY` bytes
-arrives, :class:`LargeBodyRequest` lets the connection read
+the 2-core local grid. While a body of at least
+:data:`~client.web.body_spool.LARGE_BODY` bytes (the size the gateway spools
+in reused files) arrives, :class:`LargeBodyRequest` lets the connection read
 :data:`LARGE_READ_SIZE` bytes at a time; the connection's own size comes
 back once the body is in, so responses on a kept-alive connection are
 buffered as before. A transport without ``bufferSize`` (TLS, tests) is left
@@ -16,7 +17,8 @@ from typing import Any
 
 from twisted.web.server import Request
 
-LARGE_BODY = 4 * 1024 * 1024
+from client.web.body_spool import LARGE_BODY
+
 LARGE_READ_SIZE = 1024 * 1024
 
 

@@ -2,7 +2,7 @@
 
 Rules: twisted.web writes every request body to a file before the resource
 sees it (:meth:`SpoolingSite.getContentFile` is twisted.web's hook for
-choosing that file). A body under :data:`SMALL_BODY` bytes, or of unknown
+choosing that file). A body under :data:`LARGE_BODY` bytes, or of unknown
 length, goes to memory or a new temporary file as twisted.web would do.
 A larger body goes to a temporary file taken from a :class:`SpoolPool`,
 cut to the body's length first: when the request is done, the file goes back
@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from twisted.web.server import Site
 
-SMALL_BODY = 4 * 1024 * 1024
+LARGE_BODY = 4 * 1024 * 1024
 MEMORY_BODY = 100_000
 IDLE_SPOOLS = 2
 KEEP_BYTES = 128 * 1024 * 1024
@@ -111,7 +111,7 @@ class SpoolingSite(Site):
 
     def getContentFile(self, length: int | None) -> Any:  # noqa: N802  twisted.web's name
         """The file a body of ``length`` bytes (None: unknown) is written to."""
-        if length is not None and length >= SMALL_BODY:
+        if length is not None and length >= LARGE_BODY:
             return self.spools.take(length)
         if length is not None and length < MEMORY_BODY:
             return io.BytesIO()

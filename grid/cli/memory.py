@@ -12,8 +12,8 @@ allowed (more would each hold their own free memory). Measured on the
 10-node local grid, 100 MiB web put: with the previous settings (512 KiB,
 glibc's trimming) and 1 MB share writes, the client took ~120,000 page
 faults per upload; with these, ~2,000 once warm, and the upload was ~20%
-faster. Client peak RSS ~135 MiB; storage nodes
-~140 MiB after uploads (was ~100). Elsewhere this does nothing.
+faster. Client peak RSS ~135 MiB; storage nodes ~140 MiB after uploads
+(was ~100). Elsewhere this does nothing.
 """
 
 import ctypes

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from client.web.body_spool import SMALL_BODY
+from client.web.body_spool import LARGE_BODY
 from tests.integration.web_grid import WebGrid, serving, url
 
 
@@ -28,9 +28,9 @@ def _put(web: WebGrid, data: bytes) -> str:
 
 def test_large_bodies_in_reused_spools_stay_apart(web: WebGrid) -> None:
     """Puts of different sizes, one after another, each store and return their own bytes."""
-    first = os.urandom(SMALL_BODY + 5)
-    second = os.urandom(SMALL_BODY + 1024 * 1024)
-    third = os.urandom(SMALL_BODY)
+    first = os.urandom(LARGE_BODY + 5)
+    second = os.urandom(LARGE_BODY + 1024 * 1024)
+    third = os.urandom(LARGE_BODY)
     caps = [_put(web, body) for body in (first, second, third)]
     assert web.listening.factory.spools.idle == 1
     assert _put(web, first) == caps[0]
@@ -42,7 +42,7 @@ def test_large_bodies_in_reused_spools_stay_apart(web: WebGrid) -> None:
 
 def test_a_large_form_upload_gives_the_cap_of_the_same_put(web: WebGrid) -> None:
     """A multipart form's file, spooled the same way, is the same file as a PUT body."""
-    data = os.urandom(SMALL_BODY + 333)
+    data = os.urandom(LARGE_BODY + 333)
     form = web.upload_form("/uri?t=upload", {}, data)
     assert form.status in {200, 201}, form.text
     assert form.text.strip() == _put(web, data)

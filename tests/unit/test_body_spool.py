@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.web.resource import Resource
 
-from client.web.body_spool import MEMORY_BODY, SMALL_BODY, PooledSpool, SpoolingSite, SpoolPool
+from client.web.body_spool import LARGE_BODY, MEMORY_BODY, PooledSpool, SpoolingSite, SpoolPool
 
 
 def _fill(spool: PooledSpool, data: bytes) -> None:
@@ -91,7 +91,7 @@ def test_the_site_spools_only_large_bodies_in_the_pool() -> None:
     unknown = site.getContentFile(None)
     assert not isinstance(unknown, (io.BytesIO, PooledSpool))
     unknown.close()
-    large = site.getContentFile(SMALL_BODY)
+    large = site.getContentFile(LARGE_BODY)
     assert isinstance(large, PooledSpool)
     large.close()
     assert site.spools.idle == 1
